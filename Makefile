@@ -1,0 +1,73 @@
+# RoboSoul — one machine, one command. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+# Triton's python backend embeds the system libpython3.11, so the environment it
+# imports models from must be made by that same interpreter (see FACTS.md).
+PYTHON_BASE ?= $(shell if [ -x /usr/bin/python3.11 ]; then echo /usr/bin/python3.11; else command -v python3.11; fi)
+VENV        := .venv
+PY          := $(VENV)/bin/python
+PROTOC_VENV := .venv-protoc
+BUILD       := build
+PACKAGES    := libs/core sdk/python services/gateway services/motion services/simulation libs/devstack
+EMBODIMENT  := rs-arm4
+POLICY      := $(BUILD)/policy/$(EMBODIMENT)/policy.onnx
+DEMOS       := $(BUILD)/demos/$(EMBODIMENT).npz
+POLICY_SRC  := $(shell find services/simulation/src services/motion/src/robosoul_motion/training libs/core/src/robosoul_core/policy_io.py -name '*.py' -o -name '*.xml' 2>/dev/null)
+PYTEST_ARGS ?=
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
+
+env: $(VENV)/.stamp ## Create or update the project's Python environment (.venv)
+
+$(VENV)/.stamp: requirements/dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	@test -n "$(PYTHON_BASE)" || { echo "error: python3.11 not found (set PYTHON_BASE)"; exit 1; }
+	@echo "==> environment: $(VENV) from $(PYTHON_BASE) (pip caches downloads in ~/.cache/pip)"
+	$(PYTHON_BASE) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation $(addprefix -e ,$(PACKAGES))
+	@touch $@
+
+$(PROTOC_VENV)/.stamp: requirements/protoc.txt
+	$(PYTHON_BASE) -m venv $(PROTOC_VENV)
+	$(PROTOC_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/protoc.txt
+	@touch $@
+
+proto: $(PROTOC_VENV)/.stamp ## Regenerate the protocol code (libs/core/src/robosoul) from proto/
+	$(PROTOC_VENV)/bin/python tools/protogen.py
+
+proto-check: $(PROTOC_VENV)/.stamp ## Fail if the committed protocol code is stale
+	$(PROTOC_VENV)/bin/python tools/protogen.py --check
+
+demos: $(DEMOS) ## Collect expert demonstrations in MuJoCo
+$(DEMOS): $(VENV)/.stamp $(POLICY_SRC)
+	$(PY) -m robosoul_simulation.demos --embodiment $(EMBODIMENT) --out $@
+
+policy: $(POLICY) ## Train the reach policy from the demonstrations and export it to ONNX
+$(POLICY): $(DEMOS)
+	$(PY) -m robosoul_motion.training.train --demos $(DEMOS) --out $@
+	$(PY) -m robosoul_simulation.evaluate --embodiment $(EMBODIMENT) --policy $@ --episodes 50
+
+demo: env policy ## Run RoboSoul locally and drive the virtual robot through several targets
+	$(PY) -m robosoul_devstack.demo --policy $(POLICY)
+
+test: env policy proto-check ## Run the whole test suite (unit + integration, real NATS/Triton/MuJoCo)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: env policy ## Control-loop benchmark: platform vs raw Triton at 1/10/50 robots
+	$(PY) bench/control_loop.py --policy $(POLICY)
+
+lint: env ## Static checks
+	$(PY) -m ruff check .
+
+ci: lint test ## What CI runs
+
+clean: ## Remove build outputs (keeps the environments)
+	rm -rf $(BUILD) .pytest_cache
+
+distclean: clean ## Remove build outputs and environments
+	rm -rf $(VENV) $(PROTOC_VENV)
+
+.PHONY: help env proto proto-check demos policy demo test bench lint ci clean distclean

@@ -1,0 +1,276 @@
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from robosoul.v1 import robot_pb2 as _robot_pb2
+from robosoul.v1 import tensor_pb2 as _tensor_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ImageEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    IMAGE_ENCODING_UNSPECIFIED: _ClassVar[ImageEncoding]
+    IMAGE_ENCODING_JPEG: _ClassVar[ImageEncoding]
+    IMAGE_ENCODING_PNG: _ClassVar[ImageEncoding]
+    IMAGE_ENCODING_RGB8: _ClassVar[ImageEncoding]
+
+class Skill(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SKILL_UNSPECIFIED: _ClassVar[Skill]
+    SKILL_HOLD: _ClassVar[Skill]
+    SKILL_REACH: _ClassVar[Skill]
+IMAGE_ENCODING_UNSPECIFIED: ImageEncoding
+IMAGE_ENCODING_JPEG: ImageEncoding
+IMAGE_ENCODING_PNG: ImageEncoding
+IMAGE_ENCODING_RGB8: ImageEncoding
+SKILL_UNSPECIFIED: Skill
+SKILL_HOLD: Skill
+SKILL_REACH: Skill
+
+class JointState(_message.Message):
+    __slots__ = ("timestamp", "names", "positions", "velocities", "efforts")
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    VELOCITIES_FIELD_NUMBER: _ClassVar[int]
+    EFFORTS_FIELD_NUMBER: _ClassVar[int]
+    timestamp: _timestamp_pb2.Timestamp
+    names: _containers.RepeatedScalarFieldContainer[str]
+    positions: _containers.RepeatedScalarFieldContainer[float]
+    velocities: _containers.RepeatedScalarFieldContainer[float]
+    efforts: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., names: _Optional[_Iterable[str]] = ..., positions: _Optional[_Iterable[float]] = ..., velocities: _Optional[_Iterable[float]] = ..., efforts: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class CameraFrame(_message.Message):
+    __slots__ = ("timestamp", "camera", "encoding", "width", "height", "encoded", "raw")
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ENCODED_FIELD_NUMBER: _ClassVar[int]
+    RAW_FIELD_NUMBER: _ClassVar[int]
+    timestamp: _timestamp_pb2.Timestamp
+    camera: str
+    encoding: ImageEncoding
+    width: int
+    height: int
+    encoded: bytes
+    raw: _tensor_pb2.Tensor
+    def __init__(self, timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ..., encoding: _Optional[_Union[ImageEncoding, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., encoded: _Optional[bytes] = ..., raw: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ...) -> None: ...
+
+class DepthFrame(_message.Message):
+    __slots__ = ("timestamp", "camera", "depth")
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    timestamp: _timestamp_pb2.Timestamp
+    camera: str
+    depth: _tensor_pb2.Tensor
+    def __init__(self, timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ..., depth: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ...) -> None: ...
+
+class AudioChunk(_message.Message):
+    __slots__ = ("timestamp", "device", "sample_rate_hz", "samples")
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    timestamp: _timestamp_pb2.Timestamp
+    device: str
+    sample_rate_hz: int
+    samples: _tensor_pb2.Tensor
+    def __init__(self, timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., device: _Optional[str] = ..., sample_rate_hz: _Optional[int] = ..., samples: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ...) -> None: ...
+
+class Observation(_message.Message):
+    __slots__ = ("seq", "joint_state", "camera_frame", "depth_frame", "audio", "request_actions")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    JOINT_STATE_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_FRAME_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FRAME_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    joint_state: JointState
+    camera_frame: CameraFrame
+    depth_frame: DepthFrame
+    audio: AudioChunk
+    request_actions: bool
+    def __init__(self, seq: _Optional[int] = ..., joint_state: _Optional[_Union[JointState, _Mapping]] = ..., camera_frame: _Optional[_Union[CameraFrame, _Mapping]] = ..., depth_frame: _Optional[_Union[DepthFrame, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., request_actions: bool = ...) -> None: ...
+
+class Goal(_message.Message):
+    __slots__ = ("goal_id", "skill", "position")
+    GOAL_ID_FIELD_NUMBER: _ClassVar[int]
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    goal_id: str
+    skill: Skill
+    position: _tensor_pb2.Vec3
+    def __init__(self, goal_id: _Optional[str] = ..., skill: _Optional[_Union[Skill, str]] = ..., position: _Optional[_Union[_tensor_pb2.Vec3, _Mapping]] = ...) -> None: ...
+
+class SessionOpen(_message.Message):
+    __slots__ = ("robot_id", "client_name", "sdk_version")
+    ROBOT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    SDK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    robot_id: str
+    client_name: str
+    sdk_version: str
+    def __init__(self, robot_id: _Optional[str] = ..., client_name: _Optional[str] = ..., sdk_version: _Optional[str] = ...) -> None: ...
+
+class Resume(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Ping(_message.Message):
+    __slots__ = ("nonce",)
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    nonce: int
+    def __init__(self, nonce: _Optional[int] = ...) -> None: ...
+
+class ClientMessage(_message.Message):
+    __slots__ = ("trace_context", "open", "observation", "set_goal", "resume", "ping")
+    class TraceContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    OPEN_FIELD_NUMBER: _ClassVar[int]
+    OBSERVATION_FIELD_NUMBER: _ClassVar[int]
+    SET_GOAL_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
+    PING_FIELD_NUMBER: _ClassVar[int]
+    trace_context: _containers.ScalarMap[str, str]
+    open: SessionOpen
+    observation: Observation
+    set_goal: Goal
+    resume: Resume
+    ping: Ping
+    def __init__(self, trace_context: _Optional[_Mapping[str, str]] = ..., open: _Optional[_Union[SessionOpen, _Mapping]] = ..., observation: _Optional[_Union[Observation, _Mapping]] = ..., set_goal: _Optional[_Union[Goal, _Mapping]] = ..., resume: _Optional[_Union[Resume, _Mapping]] = ..., ping: _Optional[_Union[Ping, _Mapping]] = ...) -> None: ...
+
+class ActionChunk(_message.Message):
+    __slots__ = ("chunk_id", "observation_seq", "start_time", "step_period_s", "joint_names", "positions", "goal_id", "model_version")
+    CHUNK_ID_FIELD_NUMBER: _ClassVar[int]
+    OBSERVATION_SEQ_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    STEP_PERIOD_S_FIELD_NUMBER: _ClassVar[int]
+    JOINT_NAMES_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    GOAL_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    chunk_id: int
+    observation_seq: int
+    start_time: _timestamp_pb2.Timestamp
+    step_period_s: float
+    joint_names: _containers.RepeatedScalarFieldContainer[str]
+    positions: _tensor_pb2.Tensor
+    goal_id: str
+    model_version: str
+    def __init__(self, chunk_id: _Optional[int] = ..., observation_seq: _Optional[int] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., step_period_s: _Optional[float] = ..., joint_names: _Optional[_Iterable[str]] = ..., positions: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., goal_id: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
+
+class SpeechAudio(_message.Message):
+    __slots__ = ("utterance_id", "seq", "sample_rate_hz", "samples", "text", "final")
+    UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    utterance_id: str
+    seq: int
+    sample_rate_hz: int
+    samples: _tensor_pb2.Tensor
+    text: str
+    final: bool
+    def __init__(self, utterance_id: _Optional[str] = ..., seq: _Optional[int] = ..., sample_rate_hz: _Optional[int] = ..., samples: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., text: _Optional[str] = ..., final: bool = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("timestamp", "kind", "message", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    timestamp: _timestamp_pb2.Timestamp
+    kind: str
+    message: str
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class Error(_message.Message):
+    __slots__ = ("code", "message", "observation_seq")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    OBSERVATION_SEQ_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    observation_seq: int
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., observation_seq: _Optional[int] = ...) -> None: ...
+
+class Stop(_message.Message):
+    __slots__ = ("reason", "source", "timestamp")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    source: str
+    timestamp: _timestamp_pb2.Timestamp
+    def __init__(self, reason: _Optional[str] = ..., source: _Optional[str] = ..., timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SessionLimits(_message.Message):
+    __slots__ = ("max_message_bytes", "max_joints", "max_clock_skew_s")
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_JOINTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CLOCK_SKEW_S_FIELD_NUMBER: _ClassVar[int]
+    max_message_bytes: int
+    max_joints: int
+    max_clock_skew_s: float
+    def __init__(self, max_message_bytes: _Optional[int] = ..., max_joints: _Optional[int] = ..., max_clock_skew_s: _Optional[float] = ...) -> None: ...
+
+class SessionStarted(_message.Message):
+    __slots__ = ("session_id", "robot", "server_time", "limits")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    ROBOT_FIELD_NUMBER: _ClassVar[int]
+    SERVER_TIME_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    robot: _robot_pb2.Robot
+    server_time: _timestamp_pb2.Timestamp
+    limits: SessionLimits
+    def __init__(self, session_id: _Optional[str] = ..., robot: _Optional[_Union[_robot_pb2.Robot, _Mapping]] = ..., server_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[SessionLimits, _Mapping]] = ...) -> None: ...
+
+class Pong(_message.Message):
+    __slots__ = ("nonce", "server_time")
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_TIME_FIELD_NUMBER: _ClassVar[int]
+    nonce: int
+    server_time: _timestamp_pb2.Timestamp
+    def __init__(self, nonce: _Optional[int] = ..., server_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class BrainMessage(_message.Message):
+    __slots__ = ("started", "actions", "speech", "event", "error", "stop", "pong")
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    SPEECH_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    STOP_FIELD_NUMBER: _ClassVar[int]
+    PONG_FIELD_NUMBER: _ClassVar[int]
+    started: SessionStarted
+    actions: ActionChunk
+    speech: SpeechAudio
+    event: Event
+    error: Error
+    stop: Stop
+    pong: Pong
+    def __init__(self, started: _Optional[_Union[SessionStarted, _Mapping]] = ..., actions: _Optional[_Union[ActionChunk, _Mapping]] = ..., speech: _Optional[_Union[SpeechAudio, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stop: _Optional[_Union[Stop, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ...) -> None: ...

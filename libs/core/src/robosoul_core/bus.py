@@ -1,0 +1,162 @@
+"""The NATS bus: connections, traced request/reply, and `nats.micro` endpoints.
+
+Every payload is a protobuf message from `robosoul.bus.v1` / `robosoul.v1`;
+trace context rides in NATS headers; errors ride in nats.micro's error headers
+and come back as the same RoboSoulError the service raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import nats
+import nats.errors
+from google.protobuf.message import DecodeError, Message
+from nats.aio.client import Client
+from nats.micro.request import Request
+from opentelemetry import trace
+
+from robosoul_core.config import NatsConfig
+from robosoul_core.errors import (
+    DeadlineExceeded,
+    Internal,
+    InvalidArgument,
+    ResourceExhausted,
+    RoboSoulError,
+    Unavailable,
+    from_bus,
+)
+from robosoul_core.telemetry import ServiceMetrics, extract, inject
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("robosoul.bus")
+
+ERROR_HEADER = "Nats-Service-Error"
+ERROR_CODE_HEADER = "Nats-Service-Error-Code"
+
+M = TypeVar("M", bound=Message)
+
+
+async def connect(config: NatsConfig, name: str, **options: Any) -> Client:
+    """Connect to NATS, reconnecting forever once connected; fail fast if it is not there at all."""
+    try:
+        return await nats.connect(
+            servers=[config.url],
+            name=name,
+            connect_timeout=config.connect_timeout_s,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.25,
+            **options,
+        )
+    except (OSError, nats.errors.Error, asyncio.TimeoutError) as exc:
+        raise Unavailable(f"cannot reach NATS at {config.url}: {exc or type(exc).__name__}") from None
+
+
+async def request(
+    nc: Client,
+    subject: str,
+    message: Message,
+    reply_type: type[M],
+    *,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+) -> M:
+    """Send a protobuf request and return the parsed reply, with trace context and a deadline.
+
+    Raises Unavailable (nobody serves `subject`), DeadlineExceeded, or the
+    RoboSoulError the service answered with.
+    """
+    with tracer.start_as_current_span(f"request {subject}", kind=trace.SpanKind.CLIENT) as span:
+        span.set_attribute("messaging.destination", subject)
+        try:
+            msg = await nc.request(subject, message.SerializeToString(), timeout=timeout, headers=inject(dict(headers or {})))
+        except nats.errors.NoRespondersError:
+            raise Unavailable(f"no service is answering on {subject}") from None
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            raise DeadlineExceeded(f"{subject} did not answer within {timeout * 1000:.0f} ms") from None
+        except nats.errors.ConnectionClosedError:
+            raise Unavailable("the NATS connection is closed") from None
+        if msg.headers and ERROR_CODE_HEADER in msg.headers:
+            err = from_bus(msg.headers[ERROR_CODE_HEADER], msg.headers.get(ERROR_HEADER, ""))
+            span.set_status(trace.Status(trace.StatusCode.ERROR, str(err)))
+            raise err
+        try:
+            return reply_type.FromString(msg.data)
+        except DecodeError:
+            raise Internal(f"{subject} answered with something that is not a {reply_type.__name__}") from None
+
+
+Handler = Callable[[M, dict[str, str]], Awaitable[Message]]
+
+
+class Endpoints:
+    """Wraps protobuf handlers as `nats.micro` endpoint handlers.
+
+    nats-py delivers a subscription's messages one at a time, so each request is
+    handled in its own task: concurrent requests overlap (and Triton can batch
+    them). At most `max_in_flight` run at once; beyond that a request is refused
+    at once with 429 rather than queued behind a deadline it would miss.
+    """
+
+    def __init__(self, service: str, metrics: ServiceMetrics | None, *, max_in_flight: int = 512):
+        self._service = service
+        self._metrics = metrics
+        self._max_in_flight = max_in_flight
+        self._tasks: set[asyncio.Task] = set()
+        self._tracer = trace.get_tracer(f"robosoul.{service}")
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def wrap(self, name: str, request_type: type[M], handler: Handler) -> Callable[[Request], Awaitable[None]]:
+        async def on_request(req: Request) -> None:
+            if len(self._tasks) >= self._max_in_flight:
+                await self._respond_error(req, name, ResourceExhausted(f"{self._service} is at capacity ({self._max_in_flight} requests in flight)"), time.perf_counter())
+                return
+            task = asyncio.create_task(self._process(req, name, request_type, handler))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        return on_request
+
+    async def _process(self, req: Request, name: str, request_type: type[M], handler: Handler) -> None:
+        started = time.perf_counter()
+        headers = dict(req.headers or {})
+        with self._tracer.start_as_current_span(f"{self._service}.{name}", context=extract(headers), kind=trace.SpanKind.SERVER) as span:
+            try:
+                try:
+                    message = request_type.FromString(req.data)
+                except DecodeError:
+                    raise InvalidArgument(f"payload is not a valid {request_type.DESCRIPTOR.full_name}") from None
+                reply = await handler(message, headers)
+                await req.respond(reply.SerializeToString())
+            except RoboSoulError as err:
+                span.set_status(trace.Status(trace.StatusCode.ERROR, str(err)))
+                await self._respond_error(req, name, err, started)
+                return
+            except Exception as exc:  # a bug: answer, log, keep serving
+                log.exception("%s.%s failed", self._service, name)
+                span.record_exception(exc)
+                await self._respond_error(req, name, Internal(f"{self._service} failed: {type(exc).__name__}"), started)
+                return
+        if self._metrics:
+            self._metrics.observe(name, "200", time.perf_counter() - started)
+
+    async def _respond_error(self, req: Request, name: str, err: RoboSoulError, started: float) -> None:
+        if self._metrics:
+            self._metrics.observe(name, err.bus_code, time.perf_counter() - started)
+        try:
+            await req.respond_error(err.bus_code, err.message)
+        except Exception:  # the requester is gone; nothing to tell it
+            log.debug("could not deliver error reply", exc_info=True)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait for in-flight requests to finish (on shutdown)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
