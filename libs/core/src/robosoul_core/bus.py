@@ -42,16 +42,28 @@ M = TypeVar("M", bound=Message)
 
 
 async def connect(config: NatsConfig, name: str, **options: Any) -> Client:
-    """Connect to NATS, reconnecting forever once connected; fail fast if it is not there at all."""
+    """Connect to NATS and stay connected (reconnecting forever once connected).
+
+    The first connection must succeed within `config.connect_timeout_s` times a
+    few attempts; otherwise Unavailable says where NATS was expected.
+    """
+
+    async def quiet_error(exc: Exception) -> None:
+        log.debug("nats %s: %s", name, exc)
+
+    options.setdefault("error_cb", quiet_error)
     try:
-        return await nats.connect(
-            servers=[config.url],
-            name=name,
-            connect_timeout=config.connect_timeout_s,
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.25,
-            **options,
+        return await asyncio.wait_for(
+            nats.connect(
+                servers=[config.url],
+                name=name,
+                connect_timeout=config.connect_timeout_s,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.25,
+                **options,
+            ),
+            timeout=config.connect_timeout_s * 3,
         )
     except (OSError, nats.errors.Error, asyncio.TimeoutError) as exc:
         raise Unavailable(f"cannot reach NATS at {config.url}: {exc or type(exc).__name__}") from None

@@ -59,6 +59,13 @@ class AlreadyExists(RoboSoulError):
     bus_code = "409"
 
 
+class Aborted(RoboSoulError):
+    """The operation was overtaken by another (e.g. a newer session for the same robot)."""
+
+    grpc_code = grpc.StatusCode.ABORTED
+    bus_code = "410"
+
+
 class FailedPrecondition(RoboSoulError):
     """The call is valid but the system is not in a state to perform it."""
 
@@ -98,6 +105,7 @@ _ALL: tuple[type[RoboSoulError], ...] = (
     PermissionDenied,
     NotFound,
     AlreadyExists,
+    Aborted,
     FailedPrecondition,
     ResourceExhausted,
     Unavailable,
@@ -112,7 +120,7 @@ def from_grpc(code: grpc.StatusCode, message: str) -> RoboSoulError:
     """The RoboSoulError for a gRPC status (CANCELLED and the like become Unavailable)."""
     cls = _BY_GRPC.get(code)
     if cls is None:
-        cls = Unavailable if code in (grpc.StatusCode.CANCELLED, grpc.StatusCode.ABORTED) else Internal
+        cls = Unavailable if code == grpc.StatusCode.CANCELLED else Internal
     return cls(message or code.name)
 
 

@@ -51,4 +51,9 @@ def robot_key(tenant: str, robot_id: str) -> str:
     return f"{check_tenant(tenant)}.{check_id(robot_id, 'robot_id')}"
 
 
+def tenant_key_filter(tenant: str) -> str:
+    """KV key filter matching every robot of a tenant."""
+    return f"{check_tenant(tenant)}.*"
+
+
 MOTION_CHUNK = service_subject("motion", "chunk")

@@ -28,8 +28,8 @@ _TO_NUMPY: dict[int, np.dtype] = {
     tensor_pb2.DTYPE_UINT16: np.dtype("<u2"),
     tensor_pb2.DTYPE_FLOAT16: np.dtype("<f2"),
 }
-_FROM_NUMPY = {dt.newbyteorder("=") if dt.byteorder != "|" else dt: code for code, dt in _TO_NUMPY.items()}
-_FROM_NUMPY.update({dt: code for code, dt in _TO_NUMPY.items()})
+# Keyed by (kind, itemsize) so either byte order of an input array is accepted.
+_FROM_NUMPY = {(dt.kind, dt.itemsize): code for code, dt in _TO_NUMPY.items()}
 
 MAX_TENSOR_RANK = 8
 
@@ -37,7 +37,7 @@ MAX_TENSOR_RANK = 8
 def from_numpy(array: np.ndarray) -> tensor_pb2.Tensor:
     """Pack an array (any supported dtype) into a Tensor message."""
     array = np.asarray(array)
-    code = _FROM_NUMPY.get(array.dtype)
+    code = _FROM_NUMPY.get((array.dtype.kind, array.dtype.itemsize))
     if code is None:
         raise InvalidArgument(f"unsupported tensor dtype {array.dtype}; use one of "
                               f"{sorted(str(d) for d in _TO_NUMPY.values())}")

@@ -1,0 +1,2 @@
+# Fixtures shared by all test suites.
+pytest_plugins = ["robosoul_devstack.testing"]

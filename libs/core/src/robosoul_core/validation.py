@@ -1,0 +1,241 @@
+"""Checks on every inbound message, with errors a vendor can act on.
+
+Each function raises InvalidArgument naming the offending field and what was
+expected; none of them trusts sizes, counts or numbers from the wire.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from robosoul.v1 import robot_pb2, session_pb2, tensor_pb2
+from robosoul_core.errors import InvalidArgument
+from robosoul_core.subjects import check_id
+from robosoul_core.tensors import to_numpy
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MAX_DISPLAY_NAME = 128
+MAX_LABELS = 32
+MAX_COORDINATE_M = 10.0
+# Measured positions may overshoot a limit a little (compliance, calibration);
+# beyond this fraction of the range they are a unit or ordering mistake.
+LIMIT_SLACK = 0.05
+SAMPLE_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
+JPEG_MAGIC, PNG_MAGIC = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_joints: int = 64
+    max_mjcf_bytes: int = 2 << 20
+    max_asset_bytes: int = 16 << 20
+    max_frame_bytes: int = 900 << 10
+    max_audio_frames: int = 48_000
+    max_clock_skew_s: float = 10.0
+
+
+def _finite(value: float, field: str) -> float:
+    if not math.isfinite(value):
+        raise InvalidArgument(f"{field} must be a finite number, got {value}")
+    return value
+
+
+def validate_robot(robot: robot_pb2.Robot, limits: Limits) -> None:
+    check_id(robot.robot_id, "robot.robot_id")
+    if len(robot.display_name) > MAX_DISPLAY_NAME:
+        raise InvalidArgument(f"robot.display_name is longer than {MAX_DISPLAY_NAME} characters")
+    if len(robot.labels) > MAX_LABELS:
+        raise InvalidArgument(f"robot.labels has {len(robot.labels)} entries; at most {MAX_LABELS}")
+    for k, v in robot.labels.items():
+        if not NAME_PATTERN.match(k) or len(v) > 256:
+            raise InvalidArgument(f"robot.labels[{k!r}]: keys are [A-Za-z0-9_.-]{{1,64}}, values at most 256 characters")
+    if robot.HasField("created_at"):
+        raise InvalidArgument("robot.created_at is set by the server; leave it empty")
+    validate_embodiment(robot.embodiment, limits)
+
+
+def validate_embodiment(emb: robot_pb2.Embodiment, limits: Limits) -> None:
+    n = len(emb.joints)
+    if n == 0:
+        raise InvalidArgument("embodiment.joints is empty: describe at least one joint")
+    if n > limits.max_joints:
+        raise InvalidArgument(f"embodiment.joints has {n} joints; at most {limits.max_joints}")
+    seen: set[str] = set()
+    for i, j in enumerate(emb.joints):
+        where = f"embodiment.joints[{i}]"
+        if not NAME_PATTERN.match(j.name):
+            raise InvalidArgument(f"{where}.name {j.name!r}: use 1-64 characters of [A-Za-z0-9_.-]")
+        if j.name in seen:
+            raise InvalidArgument(f"{where}.name {j.name!r} is used twice; joint names must be unique")
+        seen.add(j.name)
+        if j.type == robot_pb2.JOINT_TYPE_UNSPECIFIED:
+            raise InvalidArgument(f"{where} ({j.name}): type is unspecified (REVOLUTE, PRISMATIC or GRIPPER)")
+        lo = _finite(j.position_limits.min, f"{where}.position_limits.min")
+        hi = _finite(j.position_limits.max, f"{where}.position_limits.max")
+        if not lo < hi:
+            raise InvalidArgument(f"{where} ({j.name}): position_limits.min ({lo}) must be below max ({hi})")
+        if not (math.isfinite(j.max_velocity) and j.max_velocity > 0):
+            raise InvalidArgument(f"{where} ({j.name}): max_velocity must be a finite number > 0, got {j.max_velocity}")
+        if not (math.isfinite(j.max_effort) and j.max_effort >= 0):
+            raise InvalidArgument(f"{where} ({j.name}): max_effort must be finite and >= 0, got {j.max_effort}")
+    cams: set[str] = set()
+    for i, c in enumerate(emb.cameras):
+        where = f"embodiment.cameras[{i}]"
+        if not NAME_PATTERN.match(c.name) or c.name in cams:
+            raise InvalidArgument(f"{where}.name {c.name!r}: must be a unique name of [A-Za-z0-9_.-]{{1,64}}")
+        cams.add(c.name)
+        if not (0 < c.width <= 8192 and 0 < c.height <= 8192):
+            raise InvalidArgument(f"{where} ({c.name}): width and height must be in 1..8192")
+        if not (math.isfinite(c.fps) and 0 < c.fps <= 240):
+            raise InvalidArgument(f"{where} ({c.name}): fps must be in (0, 240]")
+    for field in ("microphone", "speaker"):
+        if emb.HasField(field):
+            dev = getattr(emb, field)
+            if dev.sample_rate_hz not in SAMPLE_RATES:
+                raise InvalidArgument(f"embodiment.{field}.sample_rate_hz {dev.sample_rate_hz} is not one of {SAMPLE_RATES}")
+            if not 1 <= dev.channels <= 8:
+                raise InvalidArgument(f"embodiment.{field}.channels must be in 1..8")
+    if not (math.isfinite(emb.control_rate_hz) and 0 < emb.control_rate_hz <= 1000):
+        raise InvalidArgument(f"embodiment.control_rate_hz must be in (0, 1000], got {emb.control_rate_hz}")
+    if emb.embodiment_tag and not TAG_PATTERN.match(emb.embodiment_tag):
+        raise InvalidArgument(f"embodiment.embodiment_tag {emb.embodiment_tag!r}: use [a-z0-9._-], at most 64 characters")
+    if emb.HasField("model"):
+        mjcf = emb.model.mjcf
+        if len(mjcf.encode()) > limits.max_mjcf_bytes:
+            raise InvalidArgument(f"embodiment.model.mjcf is larger than {limits.max_mjcf_bytes} bytes")
+        if "<mujoco" not in mjcf[:4096]:
+            raise InvalidArgument("embodiment.model.mjcf does not look like MJCF (no <mujoco> element near the start)")
+        total = sum(len(v) for v in emb.model.assets.values())
+        if total > limits.max_asset_bytes:
+            raise InvalidArgument(f"embodiment.model.assets total {total} bytes; at most {limits.max_asset_bytes}")
+        for path in emb.model.assets:
+            if path.startswith("/") or ".." in path.split("/"):
+                raise InvalidArgument(f"embodiment.model.assets[{path!r}]: paths must be relative and stay inside the model")
+
+
+def validate_joint_state(
+    js: session_pb2.JointState, emb: robot_pb2.Embodiment, *, now: float, max_skew_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check a joint state against the embodiment; return positions and velocities (zeros if absent)."""
+    names = [j.name for j in emb.joints]
+    n = len(names)
+    if list(js.names) != names:
+        if len(js.names) != n:
+            raise InvalidArgument(f"joint_state.names has {len(js.names)} joints; this robot has {n}: {names}")
+        wrong = next(i for i, (a, b) in enumerate(zip(js.names, names, strict=True)) if a != b)
+        raise InvalidArgument(f"joint_state.names[{wrong}] is {js.names[wrong]!r}; expected {names[wrong]!r} (order as registered: {names})")
+    if len(js.positions) != n:
+        raise InvalidArgument(f"joint_state.positions has {len(js.positions)} values; expected {n}")
+    if len(js.velocities) not in (0, n):
+        raise InvalidArgument(f"joint_state.velocities has {len(js.velocities)} values; expected 0 or {n}")
+    if len(js.efforts) not in (0, n):
+        raise InvalidArgument(f"joint_state.efforts has {len(js.efforts)} values; expected 0 or {n}")
+    q = np.asarray(js.positions, dtype=np.float64)
+    qd = np.asarray(js.velocities, dtype=np.float64) if js.velocities else np.zeros(n)
+    for field, arr in (("positions", q), ("velocities", qd), ("efforts", np.asarray(js.efforts))):
+        if not np.isfinite(arr).all():
+            bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise InvalidArgument(f"joint_state.{field}[{bad}] ({names[bad]}) is not a finite number")
+    for i, j in enumerate(emb.joints):
+        lo, hi = j.position_limits.min, j.position_limits.max
+        slack = LIMIT_SLACK * (hi - lo)
+        if not lo - slack <= q[i] <= hi + slack:
+            raise InvalidArgument(
+                f"joint_state.positions[{i}] ({j.name}) = {q[i]:.4g} is far outside its limits [{lo:.4g}, {hi:.4g}]: check units and joint order"
+            )
+    validate_timestamp(js, "joint_state.timestamp", now=now, max_skew_s=max_skew_s)
+    return q, qd
+
+
+def validate_timestamp(msg, field: str, *, now: float, max_skew_s: float) -> float:
+    if not msg.HasField("timestamp"):
+        raise InvalidArgument(f"{field} is missing: stamp every observation with the time it was measured")
+    t = msg.timestamp.seconds + msg.timestamp.nanos * 1e-9
+    if abs(t - now) > max_skew_s:
+        raise InvalidArgument(
+            f"{field} is {t - now:+.1f} s away from server time (allowed ±{max_skew_s:.0f} s): sync the robot's clock (NTP)"
+        )
+    return t
+
+
+def validate_goal(goal: session_pb2.Goal) -> None:
+    if len(goal.goal_id) > 128:
+        raise InvalidArgument("goal.goal_id is longer than 128 characters")
+    if goal.skill == session_pb2.SKILL_REACH:
+        if not goal.HasField("position"):
+            raise InvalidArgument("goal: REACH needs goal.position (metres, robot base frame)")
+        p = goal.position
+        for axis, v in (("x", p.x), ("y", p.y), ("z", p.z)):
+            _finite(v, f"goal.position.{axis}")
+            if abs(v) > MAX_COORDINATE_M:
+                raise InvalidArgument(f"goal.position.{axis} = {v} m is beyond ±{MAX_COORDINATE_M} m: positions are in metres")
+    elif goal.skill == session_pb2.SKILL_HOLD:
+        if goal.WhichOneof("target") is not None:
+            raise InvalidArgument("goal: HOLD takes no target")
+    else:
+        raise InvalidArgument(f"goal.skill {session_pb2.Skill.Name(goal.skill) if goal.skill in session_pb2.Skill.values() else goal.skill} is not supported; use REACH or HOLD")
+
+
+def _camera(emb: robot_pb2.Embodiment, name: str, field: str) -> robot_pb2.CameraSpec:
+    for cam in emb.cameras:
+        if cam.name == name:
+            return cam
+    raise InvalidArgument(f"{field} {name!r} is not a camera of this robot; registered: {[c.name for c in emb.cameras]}")
+
+
+def validate_camera_frame(frame: session_pb2.CameraFrame, emb: robot_pb2.Embodiment, limits: Limits, *, now: float) -> None:
+    cam = _camera(emb, frame.camera, "camera_frame.camera")
+    validate_timestamp(frame, "camera_frame.timestamp", now=now, max_skew_s=limits.max_clock_skew_s)
+    if (frame.width, frame.height) != (cam.width, cam.height):
+        raise InvalidArgument(f"camera_frame is {frame.width}x{frame.height}; camera {cam.name!r} is registered as {cam.width}x{cam.height}")
+    enc = frame.encoding
+    if enc in (session_pb2.IMAGE_ENCODING_JPEG, session_pb2.IMAGE_ENCODING_PNG):
+        size = len(frame.encoded)
+        if size == 0 or size > limits.max_frame_bytes:
+            raise InvalidArgument(f"camera_frame.encoded is {size} bytes; must be 1..{limits.max_frame_bytes}")
+        magic = JPEG_MAGIC if enc == session_pb2.IMAGE_ENCODING_JPEG else PNG_MAGIC
+        if not frame.encoded.startswith(magic):
+            raise InvalidArgument(f"camera_frame.encoded is not a {session_pb2.ImageEncoding.Name(enc)[15:]} image")
+    elif enc == session_pb2.IMAGE_ENCODING_RGB8:
+        if len(frame.raw.data) > limits.max_frame_bytes:
+            raise InvalidArgument(f"camera_frame.raw is {len(frame.raw.data)} bytes; at most {limits.max_frame_bytes} (send JPEG)")
+        img = to_numpy(frame.raw, field="camera_frame.raw", dtypes=(tensor_pb2.DTYPE_UINT8,))
+        if img.shape != (cam.height, cam.width, 3):
+            raise InvalidArgument(f"camera_frame.raw has shape {list(img.shape)}; expected [{cam.height}, {cam.width}, 3]")
+    else:
+        raise InvalidArgument("camera_frame.encoding is unspecified: JPEG, PNG or RGB8")
+
+
+def validate_depth_frame(frame: session_pb2.DepthFrame, emb: robot_pb2.Embodiment, limits: Limits, *, now: float) -> None:
+    cam = _camera(emb, frame.camera, "depth_frame.camera")
+    if not cam.has_depth:
+        raise InvalidArgument(f"camera {cam.name!r} is registered without depth")
+    validate_timestamp(frame, "depth_frame.timestamp", now=now, max_skew_s=limits.max_clock_skew_s)
+    if len(frame.depth.data) > limits.max_frame_bytes:
+        raise InvalidArgument(f"depth_frame.depth is {len(frame.depth.data)} bytes; at most {limits.max_frame_bytes}")
+    depth = to_numpy(frame.depth, field="depth_frame.depth", dtypes=(tensor_pb2.DTYPE_FLOAT32, tensor_pb2.DTYPE_UINT16))
+    if depth.shape != (cam.height, cam.width):
+        raise InvalidArgument(f"depth_frame.depth has shape {list(depth.shape)}; expected [{cam.height}, {cam.width}]")
+
+
+def validate_audio(chunk: session_pb2.AudioChunk, emb: robot_pb2.Embodiment, limits: Limits, *, now: float) -> None:
+    if not emb.HasField("microphone"):
+        raise InvalidArgument("audio: this robot was registered without a microphone")
+    mic = emb.microphone
+    if chunk.device != mic.name:
+        raise InvalidArgument(f"audio.device {chunk.device!r} is not this robot's microphone {mic.name!r}")
+    if chunk.sample_rate_hz != mic.sample_rate_hz:
+        raise InvalidArgument(f"audio.sample_rate_hz {chunk.sample_rate_hz} differs from the microphone's {mic.sample_rate_hz}")
+    validate_timestamp(chunk, "audio.timestamp", now=now, max_skew_s=limits.max_clock_skew_s)
+    samples = to_numpy(chunk.samples, field="audio.samples", dtypes=(tensor_pb2.DTYPE_INT16,), max_elements=limits.max_audio_frames * 8)
+    shape: Sequence[int] = samples.shape
+    if not (len(shape) == 1 and mic.channels == 1) and not (len(shape) == 2 and shape[1] == mic.channels):
+        raise InvalidArgument(f"audio.samples has shape {list(shape)}; expected [frames] or [frames, {mic.channels}]")
+    if shape[0] == 0 or shape[0] > limits.max_audio_frames:
+        raise InvalidArgument(f"audio.samples has {shape[0]} frames; must be 1..{limits.max_audio_frames}")

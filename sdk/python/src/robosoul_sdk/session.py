@@ -1,0 +1,422 @@
+"""A robot's control session: the connection, the control loop and the watchdog.
+
+One `Session` runs two tasks: the connection (Connect stream, reconnecting with
+backoff) and the control loop (read joints -> command -> maybe ask for a new
+chunk, at the robot's control rate). The control loop never waits on the
+network: if actions stop coming, the executor's watchdog makes the robot hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import grpc
+import numpy as np
+from google.protobuf.timestamp_pb2 import Timestamp
+from opentelemetry import trace
+
+from robosoul.v1 import robot_pb2, session_pb2, tensor_pb2
+from robosoul_core.errors import Internal, RoboSoulError
+from robosoul_core.telemetry import inject
+from robosoul_core.tensors import to_numpy
+from robosoul_sdk.driver import JointReading, RobotDriver
+from robosoul_sdk.errors import from_grpc, from_grpc_int
+from robosoul_sdk.executor import ChunkExecutor
+
+if TYPE_CHECKING:
+    from robosoul_sdk.client import RoboSoulClient
+
+log = logging.getLogger("robosoul_sdk")
+tracer = trace.get_tracer("robosoul.sdk")
+
+SDK_VERSION = "0.1.0"
+
+
+def reach(x: float, y: float, z: float, goal_id: str = "") -> session_pb2.Goal:
+    """Goal: bring the end effector to (x, y, z) metres in the robot's base frame.
+
+        await session.set_goal(reach(0.30, 0.05, 0.25))
+    """
+    return session_pb2.Goal(goal_id=goal_id, skill=session_pb2.SKILL_REACH, position={"x": x, "y": y, "z": z})
+
+
+def hold(goal_id: str = "") -> session_pb2.Goal:
+    """Goal: stay where you are."""
+    return session_pb2.Goal(goal_id=goal_id, skill=session_pb2.SKILL_HOLD)
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """How the SDK runs your robot. The defaults suit a 50 Hz arm.
+
+    control_rate_hz: 0 means the rate the robot was registered with.
+    watchdog_s: hold if no fresh chunk arrived for this long.
+    blend_s: how long a new chunk takes to take over from the current one.
+    replan_after_steps: ask for the next chunk once this many steps of the current one have passed.
+    request_timeout_s: a chunk request unanswered this long is given up (and retried).
+    """
+
+    control_rate_hz: float = 0.0
+    watchdog_s: float = 0.25
+    blend_s: float = 0.06
+    replan_after_steps: float = 8.0
+    request_timeout_s: float = 0.5
+    reconnect_min_s: float = 0.05
+    reconnect_max_s: float = 2.0
+    client_name: str = "robosoul-sdk"
+
+
+@dataclass
+class SessionStats:
+    ticks: int = 0
+    holding_ticks: int = 0
+    chunks: int = 0
+    reconnects: int = 0
+    errors: Counter = field(default_factory=Counter)
+    chunk_rtt_s: deque = field(default_factory=lambda: deque(maxlen=100_000))
+    tick_lateness_s: deque = field(default_factory=lambda: deque(maxlen=100_000))
+
+    def summary(self) -> dict[str, Any]:
+        def pct(values, q):
+            return float(np.percentile(np.asarray(values), q)) * 1000 if values else float("nan")
+
+        return {
+            "ticks": self.ticks, "holding_ticks": self.holding_ticks, "chunks": self.chunks, "reconnects": self.reconnects,
+            "errors": dict(self.errors),
+            "chunk_rtt_ms_p50": pct(self.chunk_rtt_s, 50), "chunk_rtt_ms_p99": pct(self.chunk_rtt_s, 99),
+            "tick_lateness_ms_p50": pct(self.tick_lateness_s, 50), "tick_lateness_ms_p99": pct(self.tick_lateness_s, 99),
+        }
+
+
+# Errors after which reconnecting cannot help.
+_FATAL = (
+    grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION,
+)
+
+
+async def _maybe_await(value):
+    return await value if inspect.isawaitable(value) else value
+
+
+def _now_timestamp() -> Timestamp:
+    ts = Timestamp()
+    ts.GetCurrentTime()
+    return ts
+
+
+class Session:
+    """Runs one robot against RoboSoul. Create it with `RoboSoulClient.session()`.
+
+        session = client.session("arm-1", MyArmDriver())
+        session.on_event = lambda event: print(event.kind, event.message)
+        await session.set_goal(reach(0.3, 0.0, 0.25))
+        await session.run(duration_s=10)
+
+    Callbacks (optional, plain functions): on_event(Event), on_speech(SpeechAudio),
+    on_error(RoboSoulError) for refused messages, on_stop(Stop).
+    """
+
+    def __init__(self, client: RoboSoulClient, robot_id: str, driver: RobotDriver, config: SessionConfig):
+        self._client = client
+        self.robot_id = robot_id
+        self.driver = driver
+        self.config = config
+        self.robot: robot_pb2.Robot | None = None
+        self.session_id = ""
+        self.stats = SessionStats()
+        self.executor: ChunkExecutor | None = None
+        self.connected = asyncio.Event()
+        self.on_event: Callable[[session_pb2.Event], None] | None = None
+        self.on_speech: Callable[[session_pb2.SpeechAudio], None] | None = None
+        self.on_error: Callable[[RoboSoulError], None] | None = None
+        self.on_stop: Callable[[session_pb2.Stop], None] | None = None
+        self._call = None
+        self._write_lock = asyncio.Lock()
+        self._closing = asyncio.Event()
+        self._fatal: RoboSoulError | None = None
+        self._goal: session_pb2.Goal | None = None
+        self._seq = 0
+        self._pending: dict[int, tuple[float, trace.Span]] = {}
+        self._retry_at = 0.0
+        self._error_streak = 0
+        self._joint_names: list[str] = []
+        self._last_reading: JointReading | None = None
+
+    # ------------------------------------------------------------------ public
+
+    async def run(self, *, duration_s: float | None = None) -> None:
+        """Connect and control the robot until `close()`, `duration_s`, or a fatal error (raised).
+
+        The robot is left holding still when this returns.
+        """
+        self._closing.clear()
+        connection = asyncio.create_task(self._connection_loop(), name="robosoul-connection")
+        control: asyncio.Task | None = None
+        try:
+            await self._until_connected_or_done(connection)
+            if self._fatal is None and not self._closing.is_set():
+                control = asyncio.create_task(self._control_loop(), name="robosoul-control")
+                waiters = [connection, control, asyncio.create_task(self._closing.wait())]
+                if duration_s is not None:
+                    waiters.append(asyncio.create_task(asyncio.sleep(duration_s)))
+                done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                for task in pending:
+                    if task not in (connection, control):
+                        task.cancel()
+                for task in done:
+                    if task in (connection, control) and task.exception() is not None:
+                        raise task.exception()
+        finally:
+            for task in (connection, control):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(*(t for t in (connection, control) if t is not None), return_exceptions=True)
+            await self._hold_now()
+            self.connected.clear()
+        if self._fatal is not None:
+            raise self._fatal
+
+    def close(self) -> None:
+        """Ask `run()` to return (the robot holds)."""
+        self._closing.set()
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self.connected.wait(), timeout)
+
+    async def set_goal(self, goal: session_pb2.Goal) -> None:
+        """What the robot should do next; kept and re-sent after a reconnect. Lifts a Stop.
+
+            await session.set_goal(reach(0.3, 0.0, 0.25, goal_id="cup"))
+        """
+        self._goal = goal
+        if self.executor is not None:
+            self.executor.resume()
+        await self._write(session_pb2.ClientMessage(set_goal=goal))
+
+    async def resume(self) -> None:
+        """Lift a Stop and go on with the current goal.
+
+            await session.resume()
+        """
+        if self.executor is not None:
+            self.executor.resume()
+        await self._write(session_pb2.ClientMessage(resume=session_pb2.Resume()))
+
+    # ------------------------------------------------------------------ connection
+
+    async def _until_connected_or_done(self, connection: asyncio.Task) -> None:
+        waiter = asyncio.create_task(self.connected.wait())
+        closing = asyncio.create_task(self._closing.wait())
+        try:
+            await asyncio.wait([waiter, closing, connection], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            closing.cancel()
+        if connection.done() and connection.exception() is not None:
+            raise connection.exception()
+
+    async def _connection_loop(self) -> None:
+        backoff = self.config.reconnect_min_s
+        while not self._closing.is_set():
+            call = self._client.stub.Connect(metadata=self._client.metadata())
+            try:
+                await call.write(session_pb2.ClientMessage(open=session_pb2.SessionOpen(
+                    robot_id=self.robot_id, client_name=self.config.client_name, sdk_version=SDK_VERSION,
+                )))
+                first = await call.read()
+                if first is grpc.aio.EOF or first.WhichOneof("body") != "started":
+                    raise Internal("the gateway did not start the session")
+                self._on_started(first.started)
+                self._call = call
+                self.connected.set()
+                backoff = self.config.reconnect_min_s
+                if self._goal is not None:
+                    await self._write(session_pb2.ClientMessage(set_goal=self._goal))
+                while True:
+                    msg = await call.read()
+                    if msg is grpc.aio.EOF:
+                        break
+                    self._on_message(msg)
+            except grpc.aio.AioRpcError as err:
+                if err.code() in _FATAL:
+                    self._fatal = from_grpc(err.code(), err.details())
+                    log.error("session for %s ended: %s", self.robot_id, self._fatal)
+                    self._closing.set()
+                    return
+                log.warning("connection to RoboSoul lost (%s: %s); reconnecting", err.code().name, err.details())
+            finally:
+                self._call = None
+                self.connected.clear()
+                self._abandon_pending("disconnected")
+                call.cancel()
+            if self._closing.is_set():
+                return
+            self.stats.reconnects += 1
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(backoff * 2, self.config.reconnect_max_s)
+
+    def _on_started(self, started: session_pb2.SessionStarted) -> None:
+        self.session_id = started.session_id
+        if self.robot is None:
+            self.robot = started.robot
+            joints = started.robot.embodiment.joints
+            self._joint_names = [j.name for j in joints]
+            self.executor = ChunkExecutor(
+                [j.position_limits.min for j in joints], [j.position_limits.max for j in joints],
+                [j.max_velocity for j in joints], watchdog_s=self.config.watchdog_s, blend_s=self.config.blend_s,
+            )
+
+    async def _write(self, msg: session_pb2.ClientMessage) -> bool:
+        call = self._call
+        if call is None:
+            return False
+        try:
+            async with self._write_lock:
+                await call.write(msg)
+            return True
+        except (grpc.aio.AioRpcError, grpc.aio.UsageError, asyncio.InvalidStateError, RuntimeError):
+            return False  # the reader notices the broken stream and reconnects
+
+    def _on_message(self, msg: session_pb2.BrainMessage) -> None:
+        kind = msg.WhichOneof("body")
+        if kind == "actions":
+            self._on_chunk(msg.actions)
+        elif kind == "error":
+            self._on_error(msg.error)
+        elif kind == "stop":
+            if self.executor is not None:
+                self.executor.stop()
+            self._abandon_pending("stopped")
+            log.warning("robot %s stopped by %s: %s", self.robot_id, msg.stop.source, msg.stop.reason)
+            self._callback(self.on_stop, msg.stop)
+        elif kind == "event":
+            self._callback(self.on_event, msg.event)
+        elif kind == "speech":
+            self._callback(self.on_speech, msg.speech)
+
+    def _on_chunk(self, chunk: session_pb2.ActionChunk) -> None:
+        pending = self._pending.pop(chunk.observation_seq, None)
+        if pending is None:
+            return  # from before a reconnect or a stop
+        t_obs, span = pending
+        now = time.monotonic()
+        try:
+            if list(chunk.joint_names) != self._joint_names:
+                raise Internal(f"chunk joints {list(chunk.joint_names)} differ from the robot's {self._joint_names}")
+            positions = to_numpy(chunk.positions, field="actions.positions", dtypes=(tensor_pb2.DTYPE_FLOAT32,))
+            accepted = self.executor.on_chunk(positions, t0=t_obs, step=chunk.step_period_s, now=now)
+        except RoboSoulError as err:
+            span.set_status(trace.Status(trace.StatusCode.ERROR, str(err)))
+            span.end()
+            self.stats.errors["bad-chunk"] += 1
+            self._callback(self.on_error, err)
+            return
+        span.set_attribute("robosoul.chunk_accepted", accepted)
+        span.end()
+        self.stats.chunks += 1
+        self.stats.chunk_rtt_s.append(now - t_obs)
+        self._error_streak = 0
+
+    def _on_error(self, error: session_pb2.Error) -> None:
+        err = from_grpc_int(error.code, error.message)
+        self.stats.errors[err.grpc_code.name] += 1
+        pending = self._pending.pop(error.observation_seq, None)
+        if pending is not None:
+            pending[1].set_status(trace.Status(trace.StatusCode.ERROR, str(err)))
+            pending[1].end()
+            # Back off before asking again (motion may be down): 20 ms doubling to 0.5 s.
+            self._error_streak += 1
+            self._retry_at = time.monotonic() + min(0.02 * 2 ** (self._error_streak - 1), 0.5)
+        log.debug("robot %s: refused: %s", self.robot_id, err)
+        self._callback(self.on_error, err)
+
+    def _abandon_pending(self, why: str) -> None:
+        for _, span in self._pending.values():
+            span.set_status(trace.Status(trace.StatusCode.ERROR, why))
+            span.end()
+        self._pending.clear()
+
+    def _callback(self, fn, arg) -> None:
+        if fn is None:
+            return
+        try:
+            fn(arg)
+        except Exception:
+            log.exception("session callback %s failed", getattr(fn, "__name__", fn))
+
+    # ------------------------------------------------------------------ control
+
+    async def _control_loop(self) -> None:
+        rate = self.config.control_rate_hz or self.robot.embodiment.control_rate_hz or 50.0
+        period = 1.0 / rate
+        next_tick = time.monotonic()
+        while True:
+            now = time.monotonic()
+            self.stats.tick_lateness_s.append(max(now - next_tick, 0.0))
+            reading = await _maybe_await(self.driver.read_joints())
+            self._last_reading = reading
+            command = self.executor.command(now, np.asarray(reading.positions, dtype=np.float64))
+            if command.holding:
+                self.stats.holding_ticks += 1
+                await _maybe_await(self.driver.hold(command.positions))
+            else:
+                await _maybe_await(self.driver.command_joints(command.positions))
+            self.stats.ticks += 1
+            if self._should_request(now):
+                await self._request_actions(now, reading)
+            next_tick += period
+            delay = next_tick - time.monotonic()
+            if delay < -period:  # fell behind by more than a tick: skip, don't burst
+                next_tick = time.monotonic()
+                delay = 0.0
+            await asyncio.sleep(max(delay, 0.0))
+
+    def _should_request(self, now: float) -> bool:
+        if self._call is None or self.executor.stopped or now < self._retry_at:
+            return False
+        for seq, (sent, span) in list(self._pending.items()):
+            if now - sent > self.config.request_timeout_s:
+                span.set_status(trace.Status(trace.StatusCode.ERROR, "timed out"))
+                span.end()
+                del self._pending[seq]
+                self.stats.errors["timeout"] += 1
+        if self._pending:
+            return False
+        return self.executor.chunk_progress(now) >= self.config.replan_after_steps
+
+    async def _request_actions(self, now: float, reading: JointReading) -> None:
+        self._seq += 1
+        seq = self._seq
+        span = tracer.start_span("sdk.request_actions", kind=trace.SpanKind.CLIENT, attributes={"robosoul.robot_id": self.robot_id, "robosoul.observation_seq": seq})
+        state = session_pb2.JointState(
+            timestamp=_now_timestamp(), names=self._joint_names, positions=list(reading.positions),
+            velocities=list(reading.velocities) if reading.velocities is not None else [],
+        )
+        msg = session_pb2.ClientMessage(
+            trace_context=inject(context=trace.set_span_in_context(span)),
+            observation=session_pb2.Observation(seq=seq, joint_state=state, request_actions=True),
+        )
+        self._pending[seq] = (now, span)
+        if not await self._write(msg):
+            self._pending.pop(seq, None)
+            span.end()
+
+    async def _hold_now(self) -> None:
+        if self.executor is None or self._last_reading is None:
+            return
+        try:
+            reading = await _maybe_await(self.driver.read_joints())
+            self.executor.stop()
+            command = self.executor.command(time.monotonic(), np.asarray(reading.positions, dtype=np.float64))
+            await _maybe_await(self.driver.hold(command.positions))
+        except Exception:
+            log.exception("could not command a final hold")

@@ -1,0 +1,76 @@
+"""Robots per tenant, in the JetStream KV bucket rs_robots under ``<tenant>.<robot_id>``.
+
+A robot of another tenant is simply not in the caller's key space, so a
+cross-tenant read or drive answers NOT_FOUND: the API never confirms that
+another tenant's robot exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats.js.errors
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from robosoul.v1 import robot_pb2
+from robosoul_core.errors import AlreadyExists, InvalidArgument, NotFound
+from robosoul_core.subjects import robot_key, tenant_key_filter
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+
+
+class RobotRegistry:
+    def __init__(self, kv, *, timeout_s: float = 2.0):
+        self._kv = kv
+        self._timeout = timeout_s
+
+    async def create(self, tenant: str, robot: robot_pb2.Robot) -> robot_pb2.Robot:
+        stored = robot_pb2.Robot()
+        stored.CopyFrom(robot)
+        created = Timestamp()
+        created.GetCurrentTime()
+        stored.created_at.CopyFrom(created)
+        try:
+            await asyncio.wait_for(self._kv.create(robot_key(tenant, robot.robot_id), stored.SerializeToString()), self._timeout)
+        except nats.js.errors.KeyWrongLastSequenceError:
+            raise AlreadyExists(f"robot {robot.robot_id!r} is already registered; delete it first or use another robot_id") from None
+        return stored
+
+    async def get(self, tenant: str, robot_id: str) -> robot_pb2.Robot:
+        try:
+            entry = await asyncio.wait_for(self._kv.get(robot_key(tenant, robot_id)), self._timeout)
+        except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+            raise NotFound(f"no robot {robot_id!r} in your tenant") from None
+        return robot_pb2.Robot.FromString(entry.value)
+
+    async def delete(self, tenant: str, robot_id: str) -> None:
+        await self.get(tenant, robot_id)
+        await asyncio.wait_for(self._kv.delete(robot_key(tenant, robot_id)), self._timeout)
+
+    async def list(self, tenant: str, page_size: int = 0, page_token: str = "") -> tuple[list[robot_pb2.Robot], str]:
+        """One page of the tenant's robots, ordered by robot_id; the token is the last id returned."""
+        size = page_size or DEFAULT_PAGE_SIZE
+        if size > MAX_PAGE_SIZE:
+            raise InvalidArgument(f"page_size {page_size} exceeds {MAX_PAGE_SIZE}")
+        robots = await asyncio.wait_for(self._all(tenant), self._timeout)
+        robots.sort(key=lambda r: r.robot_id)
+        if page_token:
+            robots = [r for r in robots if r.robot_id > page_token]
+        page = robots[:size]
+        next_token = page[-1].robot_id if len(robots) > size else ""
+        return page, next_token
+
+    async def _all(self, tenant: str) -> list[robot_pb2.Robot]:
+        # A server-side filtered watch delivers the current value of each key, then None.
+        watcher = await self._kv.watch(tenant_key_filter(tenant), ignore_deletes=True)
+        robots = []
+        try:
+            async for entry in watcher:
+                if entry is None:
+                    break
+                if entry.value:
+                    robots.append(robot_pb2.Robot.FromString(entry.value))
+        finally:
+            await watcher.stop()
+        return robots

@@ -1,0 +1,293 @@
+"""One robot's live Connect session: validates what the robot sends, asks motion
+for action chunks, forwards sensor data to the bus, and delivers what the brain
+sends back (chunks, stops, goals, speech, events).
+
+Per-message problems are answered in-stream with an Error and the session goes
+on; only authentication, the opening handshake and supersession end it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.aio.client import Client
+from opentelemetry import trace
+
+from robosoul.bus.v1 import control_pb2, motion_pb2
+from robosoul.v1 import robot_pb2, session_pb2
+from robosoul_core import bus, subjects
+from robosoul_core.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    ResourceExhausted,
+    RoboSoulError,
+    grpc_code_int,
+)
+from robosoul_core.telemetry import ServiceMetrics, extract, inject
+from robosoul_core.validation import (
+    Limits,
+    validate_audio,
+    validate_camera_frame,
+    validate_depth_frame,
+    validate_goal,
+    validate_joint_state,
+)
+from robosoul_gateway.auth import Principal
+from robosoul_gateway.config import GatewayConfig
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("robosoul.gateway")
+
+_OBS_VALIDATORS = {
+    "camera_frame": validate_camera_frame,
+    "depth_frame": validate_depth_frame,
+    "audio": validate_audio,
+}
+
+
+class TokenBucket:
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic):
+        self._rate, self._capacity, self._clock = rate, rate, clock
+        self._tokens, self._last = rate, clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._capacity, self._tokens + (now - self._last) * self._rate)
+        self._last = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        principal: Principal,
+        robot: robot_pb2.Robot,
+        nc: Client,
+        config: GatewayConfig,
+        limits: Limits,
+        metrics: ServiceMetrics,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.session_id = session_id
+        self.principal = principal
+        self.robot = robot
+        self._nc = nc
+        self._config = config
+        self._limits = limits
+        self._metrics = metrics
+        self._clock = clock
+        self.outbox: asyncio.Queue[session_pb2.BrainMessage] = asyncio.Queue(maxsize=config.outbox_size)
+        self.ended = asyncio.Event()
+        self.end_status: RoboSoulError | None = None
+        self.goal = session_pb2.Goal(skill=session_pb2.SKILL_HOLD)
+        self.stopped = False
+        self._stop_epoch = 0
+        self._last_seq = 0
+        self._chunk_ids = 0
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task] = set()
+        self._bucket = TokenBucket(config.max_messages_per_s)
+        self._refused_since_notice = 0
+        self._last_notice = 0.0
+        # What motion needs of the body: everything but the simulation model.
+        self._policy_body = robot_pb2.Embodiment()
+        self._policy_body.CopyFrom(robot.embodiment)
+        self._policy_body.ClearField("model")
+
+    @property
+    def tenant(self) -> str:
+        return self.principal.tenant
+
+    @property
+    def robot_id(self) -> str:
+        return self.robot.robot_id
+
+    # ------------------------------------------------------------------ outbound
+
+    def send(self, msg: session_pb2.BrainMessage) -> None:
+        """Queue a message for the robot without blocking; a slow reader loses the oldest messages, never a Stop."""
+        while True:
+            try:
+                self.outbox.put_nowait(msg)
+                return
+            except asyncio.QueueFull:
+                dropped = self.outbox.get_nowait()
+                if dropped.WhichOneof("body") == "stop":
+                    # Keep the stop: drop everything else instead.
+                    while not self.outbox.empty():
+                        self.outbox.get_nowait()
+                    self.outbox.put_nowait(dropped)
+
+    def send_error(self, err: RoboSoulError, seq: int = 0) -> None:
+        self.send(session_pb2.BrainMessage(error=session_pb2.Error(code=grpc_code_int(err.grpc_code), message=err.message, observation_seq=seq)))
+
+    def started_message(self) -> session_pb2.BrainMessage:
+        now = Timestamp()
+        now.GetCurrentTime()
+        return session_pb2.BrainMessage(
+            started=session_pb2.SessionStarted(
+                session_id=self.session_id,
+                robot=self.robot,
+                server_time=now,
+                limits=session_pb2.SessionLimits(
+                    max_message_bytes=self._config.max_message_bytes,
+                    max_joints=self._limits.max_joints,
+                    max_clock_skew_s=self._limits.max_clock_skew_s,
+                ),
+            )
+        )
+
+    def end(self, status: RoboSoulError) -> None:
+        self.end_status = status
+        self.ended.set()
+
+    # ------------------------------------------------------------------ commands
+
+    def stop(self, reason: str, source: str) -> None:
+        """Stop always wins: chunks requested before it are discarded when they arrive."""
+        self.stopped = True
+        self._stop_epoch += 1
+        ts = Timestamp()
+        ts.GetCurrentTime()
+        self.send(session_pb2.BrainMessage(stop=session_pb2.Stop(reason=reason, source=source, timestamp=ts)))
+
+    def set_goal(self, goal: session_pb2.Goal, source: str) -> None:
+        validate_goal(goal)
+        self.goal = goal
+        self.stopped = False
+        if source != "robot":
+            ts = Timestamp()
+            ts.GetCurrentTime()
+            self.send(session_pb2.BrainMessage(event=session_pb2.Event(
+                timestamp=ts, kind="goal", message=f"new goal from {source}",
+                attributes={"goal_id": goal.goal_id, "skill": session_pb2.Skill.Name(goal.skill)},
+            )))
+
+    def on_command(self, cmd: control_pb2.RobotCommand) -> None:
+        kind = cmd.WhichOneof("body")
+        if kind == "stop":
+            self.stop(cmd.stop.reason or "stop requested", cmd.stop.source or "brain")
+        elif kind == "goal":
+            self.set_goal(cmd.goal, source="brain")
+        elif kind == "speech":
+            self.send(session_pb2.BrainMessage(speech=cmd.speech))
+        elif kind == "event":
+            self.send(session_pb2.BrainMessage(event=cmd.event))
+
+    # ------------------------------------------------------------------ inbound
+
+    async def handle(self, msg: session_pb2.ClientMessage) -> None:
+        """Handle one client message; problems go back to the robot as Error messages."""
+        seq = msg.observation.seq if msg.HasField("observation") else 0
+        if not self._bucket.take():
+            self._refuse_rate()
+            return
+        try:
+            kind = msg.WhichOneof("body")
+            if kind == "observation":
+                self._on_observation(msg.observation, msg.trace_context)
+            elif kind == "set_goal":
+                self.set_goal(msg.set_goal, source="robot")
+            elif kind == "resume":
+                self.stopped = False
+            elif kind == "ping":
+                now = Timestamp()
+                now.GetCurrentTime()
+                self.send(session_pb2.BrainMessage(pong=session_pb2.Pong(nonce=msg.ping.nonce, server_time=now)))
+            elif kind == "open":
+                raise InvalidArgument("SessionOpen was already received; send it only as the first message")
+            else:
+                raise InvalidArgument("empty ClientMessage: set one of observation, set_goal, resume, ping")
+        except RoboSoulError as err:
+            self._metrics.observe("Connect.message", err.grpc_code.name, 0.0)
+            self.send_error(err, seq)
+
+    def _refuse_rate(self) -> None:
+        self._refused_since_notice += 1
+        now = time.monotonic()
+        if now - self._last_notice >= 0.5:
+            self.send_error(ResourceExhausted(
+                f"more than {self._config.max_messages_per_s:.0f} messages/s; {self._refused_since_notice} message(s) dropped"
+            ))
+            self._refused_since_notice, self._last_notice = 0, now
+
+    def _on_observation(self, obs: session_pb2.Observation, trace_context) -> None:
+        if obs.seq <= self._last_seq:
+            raise InvalidArgument(f"observation.seq {obs.seq} is not above the previous {self._last_seq}: seq must increase")
+        kind = obs.WhichOneof("payload")
+        if kind is None:
+            raise InvalidArgument("observation has no payload (joint_state, camera_frame, depth_frame or audio)")
+        now = self._clock()
+        emb = self.robot.embodiment
+        if kind == "joint_state":
+            validate_joint_state(obs.joint_state, emb, now=now, max_skew_s=self._limits.max_clock_skew_s)
+        else:
+            if obs.request_actions:
+                raise InvalidArgument("request_actions is only valid with a joint_state observation")
+            _OBS_VALIDATORS[kind](getattr(obs, kind), emb, self._limits, now=now)
+        self._last_seq = obs.seq
+        if kind == "joint_state" and obs.request_actions:
+            self._request_actions(obs, dict(trace_context))
+        elif kind != "joint_state":
+            self._spawn(self._forward(kind, obs, dict(trace_context)))
+
+    def _request_actions(self, obs: session_pb2.Observation, trace_context: dict[str, str]) -> None:
+        if self.stopped:
+            raise FailedPrecondition("the robot is stopped: send Resume or a new goal before asking for actions")
+        if self._in_flight >= self._config.max_chunk_requests_in_flight:
+            raise ResourceExhausted(
+                f"{self._in_flight} action requests already in flight; wait for a chunk before asking again"
+            )
+        self._in_flight += 1
+        self._spawn(self._fetch_chunk(obs, trace_context, self._stop_epoch, self.goal))
+
+    async def _fetch_chunk(self, obs: session_pb2.Observation, trace_context: dict[str, str], epoch: int, goal) -> None:
+        started = time.perf_counter()
+        code = "OK"
+        try:
+            with tracer.start_as_current_span("gateway.request_actions", context=extract(trace_context), kind=trace.SpanKind.SERVER) as span:
+                span.set_attribute("robosoul.robot_id", self.robot_id)
+                span.set_attribute("robosoul.observation_seq", obs.seq)
+                request = motion_pb2.ChunkRequest(
+                    tenant=self.tenant, robot_id=self.robot_id, session_id=self.session_id,
+                    embodiment=self._policy_body, state=obs.joint_state, goal=goal, observation_seq=obs.seq,
+                )
+                reply = await bus.request(self._nc, subjects.MOTION_CHUNK, request, motion_pb2.ChunkReply, timeout=self._config.motion_timeout_s)
+                if epoch != self._stop_epoch:
+                    span.add_event("discarded: a stop arrived while the chunk was computed")
+                    return
+                self._chunk_ids += 1
+                reply.chunk.chunk_id = self._chunk_ids
+                self.send(session_pb2.BrainMessage(actions=reply.chunk))
+        except RoboSoulError as err:
+            code = err.grpc_code.name
+            self.send_error(err, obs.seq)
+        finally:
+            self._in_flight -= 1
+            self._metrics.observe("Connect.request_actions", code, time.perf_counter() - started)
+
+    async def _forward(self, kind: str, obs: session_pb2.Observation, trace_context: dict[str, str]) -> None:
+        envelope = control_pb2.ObservationEnvelope(tenant=self.tenant, robot_id=self.robot_id, session_id=self.session_id, observation=obs)
+        subject = subjects.robot_subject(self.tenant, self.robot_id, f"obs.{kind}")
+        with tracer.start_as_current_span(f"gateway.forward {kind}", context=extract(trace_context)):
+            await self._nc.publish(subject, envelope.SerializeToString(), headers=inject())
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
