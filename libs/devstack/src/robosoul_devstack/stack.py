@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from robosoul_core.config import NatsConfig
-from robosoul_devstack.procs import ManagedProcess, free_port, port_open
+from robosoul_devstack.procs import ManagedProcess, free_port, free_ports, port_open
 from robosoul_motion import model_repo, triton_local
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class LocalStack:
         if self.config.max_queue_delay_us is not None:
             kwargs["max_queue_delay_us"] = self.config.max_queue_delay_us
         model_repo.publish(repo, self.config.policy, model_name=MODEL_NAME, **kwargs)
-        grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
+        grpc_port, http_port, metrics_port = free_ports(3)
         trace_url = f"{self.config.otlp_endpoint.rstrip('/')}/v1/traces" if self.config.otlp_endpoint else None
         argv, env = triton_local.triton_command(
             server_dir, repo, grpc_port=grpc_port, http_port=http_port, metrics_port=metrics_port,
@@ -165,7 +165,7 @@ class LocalStack:
         return proc
 
     def _start_gateway(self) -> None:
-        port, metrics_port = free_port(), free_port()
+        port, metrics_port = free_ports(2)
         env = self._service_env("gateway", metrics_port)
         env["ROBOSOUL_GATEWAY_LISTEN"] = f"127.0.0.1:{port}"
         proc = ManagedProcess(

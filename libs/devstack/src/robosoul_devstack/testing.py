@@ -33,18 +33,32 @@ def nats_server(tmp_path_factory) -> Iterator[str]:
     proc.stop()
 
 
+TEST_CLIENT_SERVICE = "robosoul-test-client"
+
+
+def client_tracer_provider():
+    """This process's tracer provider (service.name robosoul-test-client), installed once.
+
+    OpenTelemetry allows one global provider per process, so every fixture that
+    wants spans adds its processor to this one.
+    """
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider(resource=Resource.create({"service.name": TEST_CLIENT_SERVICE}))
+        trace.set_tracer_provider(provider)
+    return provider
+
+
 @pytest.fixture(scope="session")
 def span_exporter():
-    """An in-memory span exporter behind this process's tracer provider (installed once)."""
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
+    """An in-memory exporter of the spans this test process makes."""
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     exporter = InMemorySpanExporter()
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    client_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
     return exporter

@@ -66,6 +66,11 @@ class ChunkExecutor:
         self.stopped = False
 
     @property
+    def last_chunk_at(self) -> float:
+        """When the last accepted chunk arrived (-inf if none): the watchdog's reference."""
+        return self._received_at
+
+    @property
     def has_fresh_actions(self) -> bool:
         return self._chunk is not None and self._hold_at is None
 
