@@ -24,6 +24,7 @@ env: $(VENV)/.stamp ## Create or update the project's Python environment (.venv)
 
 $(VENV)/.stamp: requirements/dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -n "$(PYTHON_BASE)" || { echo "error: python3.11 not found (set PYTHON_BASE)"; exit 1; }
+	@PYTHON_BASE=$(PYTHON_BASE) tools/ensure-system.sh
 	@echo "==> environment: $(VENV) from $(PYTHON_BASE) (pip caches downloads in ~/.cache/pip)"
 	$(PYTHON_BASE) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt

@@ -46,7 +46,7 @@ def differences(a: Path, b: Path) -> list[str]:
     out = [f"only in {cmp.left}: {n}" for n in cmp.left_only]
     out += [f"only in {cmp.right}: {n}" for n in cmp.right_only]
     out += [f"differs: {Path(cmp.left, n)}" for n in cmp.diff_files]
-    for name, sub in cmp.subdirs.items():
+    for name in cmp.subdirs:
         out += differences(Path(a, name), Path(b, name))
     return out
 

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from robosoul_devstack.stack import LocalStack, StackConfig
 from robosoul_devstack.testing import client_tracer_provider
 from robosoul_devstack.trace_sink import TraceSink

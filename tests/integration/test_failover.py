@@ -5,7 +5,6 @@ import asyncio
 import time
 
 import numpy as np
-
 from robosoul_sdk import RoboSoulClient, SessionConfig, reach
 from robosoul_simulation.virtual_robot import VirtualRobot
 
@@ -54,12 +53,12 @@ async def test_motion_crash_holds_the_robot_and_control_resumes(stack, keys):
             await wait_until(lambda: robot.session.stats.chunks > chunks + 5, 30)
             await wait_until(lambda: np.linalg.norm(robot.driver.ee_position() - targets[1]) < 0.02, 10)
 
-    # Safety: no tick ever moved the robot on actions older than the watchdog deadline.
+    # Safety: no tick ever moved the robot on actions older than the watchdog
+    # deadline: from the first tick past it, every command was a hold.
     stale_moves = [(t, age) for t, age, holding in ticks if not holding and age > WATCHDOG_S]
     assert stale_moves == []
-    # It held from the first tick after the last fresh chunk expired...
-    last_chunk_before_kill = max(t - age for t, age, _ in ticks if t <= killed_at)
-    assert first_hold <= max(last_chunk_before_kill + WATCHDOG_S, killed_at) + 0.1
-    # ...and stayed still while motion was down.
+    last_fresh = next(t - age for t, age, holding in reversed(ticks) if not holding and t < first_hold)
+    print(f"held {1000 * (first_hold - last_fresh):.0f} ms after the last fresh chunk (watchdog {1000 * WATCHDOG_S:.0f} ms)")
+    # It stayed still while motion was down.
     assert drift < 1e-3, f"joints drifted {drift:.4f} rad while holding"
     assert robot.session.stats.errors, "the SDK was told motion was unavailable"

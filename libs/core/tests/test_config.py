@@ -1,7 +1,7 @@
 from typing import ClassVar
 
 import pytest
-
+from pydantic import ValidationError
 from robosoul_core.config import ConfigError, EnvConfig, NatsConfig, TelemetryConfig
 
 
@@ -44,7 +44,7 @@ def test_unknown_fields_refused_and_configs_frozen():
     with pytest.raises(ConfigError):
         Sample.from_env({}, nope=1)
     cfg = Sample.from_env({})
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         cfg.port = 2
 
 
@@ -52,3 +52,7 @@ def test_telemetry_protocol_validated():
     assert TelemetryConfig.from_env({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}).exporter_otlp_protocol == "grpc"
     with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_PROTOCOL"):
         TelemetryConfig.from_env({"OTEL_EXPORTER_OTLP_PROTOCOL": "carrier-pigeon"})
+
+
+def test_empty_values_are_plain_strings_not_json():
+    assert TelemetryConfig.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": ""}).exporter_otlp_endpoint == ""

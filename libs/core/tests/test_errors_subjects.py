@@ -1,6 +1,5 @@
 import grpc
 import pytest
-
 from robosoul_core import errors, subjects
 
 

@@ -7,8 +7,9 @@ import asyncio
 import grpc
 import numpy as np
 import pytest
-
-from robosoul.v1 import robot_pb2, robot_service_pb2 as rs, robot_service_pb2_grpc, session_pb2 as sp
+from robosoul.v1 import robot_pb2, robot_service_pb2_grpc
+from robosoul.v1 import robot_service_pb2 as rs
+from robosoul.v1 import session_pb2 as sp
 from robosoul_core.tensors import from_numpy
 from robosoul_sdk import JointReading, RoboSoulClient, RobotDriver, SessionConfig, embodiment, reach, revolute
 from robosoul_sdk.errors import AlreadyExists, NotFound, PermissionDenied, Unauthenticated

@@ -11,9 +11,10 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from robosoul.bus.v1 import motion_pb2
-from robosoul.v1 import robot_pb2, robot_service_pb2 as rs, session_pb2 as sp
+from robosoul.v1 import robot_pb2
+from robosoul.v1 import robot_service_pb2 as rs
+from robosoul.v1 import session_pb2 as sp
 from robosoul_core import subjects
 from robosoul_core.tensors import from_numpy
 

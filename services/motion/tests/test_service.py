@@ -6,9 +6,9 @@ covered by test_triton_serving.py and tests/integration."""
 import numpy as np
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from robosoul.bus.v1 import motion_pb2
-from robosoul.v1 import robot_pb2, session_pb2 as sp
+from robosoul.v1 import robot_pb2
+from robosoul.v1 import session_pb2 as sp
 from robosoul_core import policy_io
 from robosoul_core.errors import FailedPrecondition, InvalidArgument
 from robosoul_core.tensors import to_numpy
@@ -56,8 +56,9 @@ async def test_every_chunk_respects_position_and_velocity_limits(motion):
     emb = body(lo=-0.2, hi=0.3, vmax=0.5)
     positions = to_numpy((await motion.chunk(request(emb, positions=[0.0, 0.1, -0.1, 0.2]))).chunk.positions).astype(np.float64)
     assert positions.min() >= -0.2 - 1e-6 and positions.max() <= 0.3 + 1e-6
-    steps = np.diff(np.vstack([[0.0, 0.1, -0.1, 0.2], positions]), axis=0)
-    assert np.abs(steps).max() <= 0.5 * policy_io.STEP_S + 1e-6
+    lead = positions[0] - np.array([0.0, 0.1, -0.1, 0.2])
+    assert np.abs(lead).max() <= 0.5 * policy_io.STEP_S * 3 + 1e-6  # servo lead allowance
+    assert np.abs(np.diff(positions, axis=0)).max() <= 0.5 * policy_io.STEP_S + 1e-6
 
 
 async def test_hold_returns_the_current_pose_without_the_policy(motion):
@@ -93,6 +94,14 @@ def test_enforce_limits_clamps_and_rate_limits_from_the_current_pose():
     plan = np.array([[0.0], [5.0], [5.0], [-5.0]])
     out = enforce_limits(plan, np.array([0.0]), np.array([-1.0]), np.array([1.0]), np.array([10.0]), 0.02)
     np.testing.assert_allclose(out[:, 0], [0.0, 0.2, 0.4, 0.2])
+
+
+def test_step_zero_may_lead_the_measured_pose_by_the_servo_allowance_only():
+    lo, hi, vmax = np.array([-1.0]), np.array([1.0]), np.array([1.0])
+    out = enforce_limits(np.array([[0.05], [0.07]]), np.array([0.0]), lo, hi, vmax, 0.02, lead_steps=3)
+    np.testing.assert_allclose(out[:, 0], [0.05, 0.07])  # a 0.05 lead is within 3 * 0.02
+    out = enforce_limits(np.array([[0.5], [0.5]]), np.array([0.0]), lo, hi, vmax, 0.02, lead_steps=3)
+    np.testing.assert_allclose(out[:, 0], [0.06, 0.08])
 
 
 def test_enforce_limits_starts_from_a_clamped_current_pose():

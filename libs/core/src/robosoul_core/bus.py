@@ -65,7 +65,7 @@ async def connect(config: NatsConfig, name: str, **options: Any) -> Client:
             ),
             timeout=config.connect_timeout_s * 3,
         )
-    except (OSError, nats.errors.Error, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, nats.errors.Error) as exc:
         raise Unavailable(f"cannot reach NATS at {config.url}: {exc or type(exc).__name__}") from None
 
 
@@ -89,7 +89,7 @@ async def request(
             msg = await nc.request(subject, message.SerializeToString(), timeout=timeout, headers=inject(dict(headers or {})))
         except nats.errors.NoRespondersError:
             raise Unavailable(f"no service is answering on {subject}") from None
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+        except (TimeoutError, nats.errors.TimeoutError):
             raise DeadlineExceeded(f"{subject} did not answer within {timeout * 1000:.0f} ms") from None
         except nats.errors.ConnectionClosedError:
             raise Unavailable("the NATS connection is closed") from None

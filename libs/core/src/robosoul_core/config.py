@@ -35,12 +35,12 @@ class EnvConfig(BaseModel):
     def from_env(cls, environ: Mapping[str, str], **overrides: Any):
         """Build from `environ`; explicit `overrides` win over the environment."""
         values: dict[str, Any] = {}
-        for name, field in cls.model_fields.items():
+        for name in cls.model_fields:
             key = cls.env_prefix + name.upper()
             if key in environ:
                 raw = environ[key]
                 # Lists and dicts are given as JSON; scalars as plain text.
-                if raw[:1] in "[{":
+                if raw.startswith(("[", "{")):
                     try:
                         values[name] = json.loads(raw)
                         continue

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from robosoul_core.config import TelemetryConfig
 from robosoul_core.telemetry import setup_tracing
-from robosoul_devstack.stack import LocalStack, StackConfig
-from robosoul_devstack.trace_sink import TraceSink
 from robosoul_sdk import RoboSoulClient
 from robosoul_simulation.virtual_robot import RESULT_HEADER, VirtualRobot, format_latency, format_result, reach_targets
+
+from robosoul_devstack.stack import LocalStack, StackConfig
+from robosoul_devstack.trace_sink import TraceSink
 
 
 def say(msg: str) -> None:

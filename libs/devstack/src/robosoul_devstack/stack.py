@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from robosoul_core.config import NatsConfig
-from robosoul_devstack.procs import ManagedProcess, free_port, free_ports, port_open
 from robosoul_motion import model_repo, triton_local
+
+from robosoul_devstack.procs import ManagedProcess, free_port, free_ports, port_open
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client
 from nats.js.errors import BucketNotFoundError
-
 from robosoul.v1 import robot_service_pb2, robot_service_pb2_grpc
 from robosoul_core import subjects
 from robosoul_core.telemetry import ServiceMetrics
+
 from robosoul_gateway.auth import ApiKeyStore
 from robosoul_gateway.config import GatewayConfig
 from robosoul_gateway.registry import RobotRegistry
@@ -74,7 +74,9 @@ async def start_gateway(nc: Client, config: GatewayConfig, metrics: ServiceMetri
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
     if config.tls_cert_file and config.tls_key_file:
-        creds = grpc.ssl_server_credentials([(Path(config.tls_key_file).read_bytes(), Path(config.tls_cert_file).read_bytes())])
+        # Read once at start-up, before serving anything: blocking here is harmless.
+        pair = (Path(config.tls_key_file).read_bytes(), Path(config.tls_cert_file).read_bytes())  # noqa: ASYNC240
+        creds = grpc.ssl_server_credentials([pair])
         port = server.add_secure_port(config.listen, creds)
     else:
         port = server.add_insecure_port(config.listen)

@@ -15,7 +15,6 @@ from google.protobuf.message import DecodeError
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from opentelemetry import trace
-
 from robosoul.bus.v1 import control_pb2
 from robosoul.v1 import robot_pb2, robot_service_pb2, robot_service_pb2_grpc, session_pb2
 from robosoul_core import subjects
@@ -30,6 +29,7 @@ from robosoul_core.errors import (
 )
 from robosoul_core.telemetry import ServiceMetrics, extract
 from robosoul_core.validation import Limits, validate_robot
+
 from robosoul_gateway.auth import ApiKeyStore, Principal, key_from_metadata
 from robosoul_gateway.config import GatewayConfig
 from robosoul_gateway.registry import RobotRegistry
@@ -65,7 +65,7 @@ def _unary(method: str):
                     return await fn(self, request, principal)
                 except RoboSoulError as err:
                     error = err
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     error = DeadlineExceeded("the registry did not answer in time; retry")
                 except Exception:
                     log.exception("%s failed", method)
@@ -184,7 +184,7 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
         except RoboSoulError as err:
             self.metrics.observe("Connect", err.grpc_code.name, 0.0)
             await context.abort(err.grpc_code, err.message)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"no SessionOpen within {OPEN_TIMEOUT_S:.0f} s")
 
         session = Session(

@@ -1,0 +1,108 @@
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from robosoul_core import policy_io as io
+from robosoul_core.errors import InvalidArgument, NotFound
+from robosoul_simulation import evaluate
+from robosoul_simulation.evaluate import EvalConfig, ExpertPolicy, OnnxPolicy, evaluate_policy
+
+
+def hold_policy(path, embodiments=None):
+    """An ONNX policy that always holds the observed position (it never reaches)."""
+    consts = {
+        "starts": np.array([0], np.int64),
+        "ends": np.array([io.MAX_DOF], np.int64),
+        "axes": np.array([1], np.int64),
+        "expand": np.array([1, io.HORIZON, 1], np.int64),
+    }
+    nodes = [
+        helper.make_node("Slice", [io.INPUT_STATE, "starts", "ends", "axes"], ["q"]),
+        helper.make_node("Unsqueeze", ["q", "axes"], ["q1"]),
+        helper.make_node("Expand", ["q1", "expand"], [io.OUTPUT_ACTIONS]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "hold",
+        [
+            helper.make_tensor_value_info(io.INPUT_STATE, TensorProto.FLOAT, ["B", io.STATE_DIM]),
+            helper.make_tensor_value_info(io.INPUT_GOAL, TensorProto.FLOAT, ["B", io.GOAL_DIM]),
+            helper.make_tensor_value_info(io.INPUT_EMBODIMENT, TensorProto.INT64, ["B", 1]),
+        ],
+        [helper.make_tensor_value_info(io.OUTPUT_ACTIONS, TensorProto.FLOAT, ["B", io.HORIZON, io.MAX_DOF])],
+        [numpy_helper.from_array(v, k) for k, v in consts.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    if embodiments is not None:
+        path.with_suffix(".json").write_text(json.dumps({"embodiments": embodiments}))
+    return path
+
+
+def test_the_expert_succeeds_in_closed_loop():
+    report = evaluate_policy(ExpertPolicy("rs-arm4"), "rs-arm4", EvalConfig(episodes=8, seed=2))
+    assert report.success_rate == 1.0
+    assert report.final_error_mm["max"] < 5
+    assert report.reached_rate == 1.0 and 0 < report.time_to_reach_s["p50"] < 3
+    assert report.limit_violations == {"commanded": 0, "measured": 0}
+    assert report.mean_jerk > 0
+    assert report.max_joint_speed_ratio <= 1.0
+    assert report.failures == []
+    assert "success" in report.table()
+
+
+def test_a_policy_that_never_moves_fails_and_the_report_says_where(tmp_path):
+    policy = OnnxPolicy(hold_policy(tmp_path / "hold.onnx", {"rs-arm4": 0}), "rs-arm4")
+    report = evaluate_policy(policy, "rs-arm4", EvalConfig(episodes=5, seed=1, episode_s=0.5))
+    assert report.success_rate == 0.0
+    assert report.final_error_mm["p50"] > 20
+    assert len(report.failures) == 5 and report.failures[0]["final_error_mm"] > 20
+    assert report.mean_jerk == pytest.approx(0, abs=1.0)
+
+
+def test_same_seed_same_episodes():
+    a = evaluate_policy(ExpertPolicy("rs-arm4"), "rs-arm4", EvalConfig(episodes=3, seed=4, episode_s=0.6))
+    b = evaluate_policy(ExpertPolicy("rs-arm4"), "rs-arm4", EvalConfig(episodes=3, seed=4, episode_s=0.6))
+    assert a.final_error_mm == b.final_error_mm
+
+
+def test_policy_loading_errors_are_precise(tmp_path):
+    with pytest.raises(NotFound, match="policy file not found"):
+        OnnxPolicy(tmp_path / "missing.onnx", "rs-arm4")
+    path = hold_policy(tmp_path / "other.onnx", {"rs-arm6": 0})
+    with pytest.raises(InvalidArgument, match=r"does not serve embodiment 'rs-arm4' \(it serves \['rs-arm6'\]\)"):
+        OnnxPolicy(path, "rs-arm4")
+    (tmp_path / "junk.onnx").write_bytes(b"not onnx")
+    with pytest.raises(InvalidArgument, match="onnxruntime cannot load it"):
+        OnnxPolicy(tmp_path / "junk.onnx", "rs-arm4")
+
+
+def test_cli_exit_status_follows_min_success(tmp_path, capsys):
+    path = hold_policy(tmp_path / "hold.onnx", {"rs-arm4": 0})
+    report_path = tmp_path / "report.json"
+    code = evaluate.main(["--policy", str(path), "--episodes", "3", "--json", str(report_path)])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "success" in captured.out and "FAIL: success 0.0 % < 90.0 %" in captured.err
+    report = json.loads(report_path.read_text())
+    assert report["episodes"] == 3 and report["success_rate"] == 0.0
+    assert evaluate.main(["--policy", str(path), "--episodes", "2", "--min-success", "0"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--embodiment", "rs-arm9", "--expert"], "unknown embodiment tag 'rs-arm9'"),
+        (["--policy", "nowhere/policy.onnx"], "nowhere/policy.onnx: policy file not found"),
+        (["--expert", "--episodes", "0"], "--episodes must be >= 1"),
+        (["--expert", "--min-success", "2"], "--min-success must be in [0, 1]"),
+    ],
+)
+def test_cli_rejects_bad_input(capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        evaluate.main(args)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
