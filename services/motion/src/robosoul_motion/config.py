@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pydantic import Field
-
 from robosoul_core.config import EnvConfig
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from opentelemetry import trace
-
 from robosoul_core import policy_io
 from robosoul_core.errors import DeadlineExceeded, FailedPrecondition, Unavailable
 from robosoul_core.telemetry import inject
