@@ -27,6 +27,7 @@ import grpc
 import numpy as np
 import tritonclient.grpc.aio as triton
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from robosoul.v1 import robot_pb2, robot_service_pb2_grpc
 from robosoul.v1 import robot_service_pb2 as rs
 from robosoul.v1 import session_pb2 as sp

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from robosoul_devstack.stack import LocalStack, StackConfig
 from robosoul_devstack.testing import client_tracer_provider
 from robosoul_devstack.trace_sink import TraceSink
@@ -44,7 +45,8 @@ def trace_sink():
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, policy_path, trace_sink):
-    config = StackConfig(work_dir=tmp_path_factory.mktemp("stack"), policy=policy_path, otlp_endpoint=trace_sink.endpoint)
+    # One robot at a time in these tests, so Triton's tracing is safe to turn on.
+    config = StackConfig(work_dir=tmp_path_factory.mktemp("stack"), policy=policy_path, otlp_endpoint=trace_sink.endpoint, trace_triton=True)
     with LocalStack(config) as running:
         yield running
 

@@ -5,6 +5,7 @@ import asyncio
 import time
 
 import numpy as np
+
 from robosoul_sdk import RoboSoulClient, SessionConfig, reach
 from robosoul_simulation.virtual_robot import VirtualRobot
 

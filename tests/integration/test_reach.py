@@ -2,6 +2,7 @@
 through gateway -> NATS -> motion -> Triton."""
 
 import numpy as np
+
 from robosoul_sdk import RoboSoulClient
 from robosoul_simulation.virtual_robot import VirtualRobot, reach_targets
 

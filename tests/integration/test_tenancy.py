@@ -4,6 +4,7 @@ nothing of one tenant's robot is visible to another."""
 import asyncio
 
 import pytest
+
 from robosoul_sdk import RoboSoulClient, reach
 from robosoul_sdk.errors import NotFound, PermissionDenied
 from robosoul_simulation.arms import embodiment_for

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 from nats.micro import add_service
 from opentelemetry import trace
+
 from robosoul.v1 import session_pb2
 from robosoul_core import bus
 from robosoul_core.config import NatsConfig

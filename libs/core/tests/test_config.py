@@ -2,6 +2,7 @@ from typing import ClassVar
 
 import pytest
 from pydantic import ValidationError
+
 from robosoul_core.config import ConfigError, EnvConfig, NatsConfig, TelemetryConfig
 
 

@@ -1,5 +1,6 @@
 import grpc
 import pytest
+
 from robosoul_core import errors, subjects
 
 

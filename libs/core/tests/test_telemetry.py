@@ -1,6 +1,7 @@
 import asyncio
 
 from opentelemetry import trace
+
 from robosoul_core.config import MetricsConfig, TelemetryConfig
 from robosoul_core.telemetry import OpsServer, ServiceMetrics, extract, inject, setup_tracing
 

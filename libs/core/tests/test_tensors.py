@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from robosoul.v1 import tensor_pb2
 from robosoul_core.errors import InvalidArgument
 from robosoul_core.tensors import from_numpy, to_numpy

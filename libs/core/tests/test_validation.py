@@ -3,6 +3,7 @@ import time
 import numpy as np
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from robosoul.v1 import robot_pb2, session_pb2, tensor_pb2
 from robosoul_core.errors import InvalidArgument
 from robosoul_core.tensors import from_numpy

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from robosoul_sdk.executor import ChunkExecutor
 
 LO, HI, VMAX = np.array([-1.0, -1.0]), np.array([1.0, 1.0]), np.array([10.0, 10.0])

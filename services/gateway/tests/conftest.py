@@ -2,6 +2,7 @@ import uuid
 
 import grpc
 import pytest
+
 from robosoul.bus.v1 import control_pb2
 from robosoul.v1 import robot_pb2, robot_service_pb2_grpc
 from robosoul_core import bus, subjects

@@ -1,4 +1,5 @@
 import pytest
+
 from robosoul.bus.v1 import control_pb2
 from robosoul_core.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from robosoul_gateway.auth import ApiKeyStore, Principal, key_from_metadata, parse_key

@@ -1,4 +1,5 @@
 import pytest
+
 from robosoul_core import subjects
 from robosoul_core.errors import AlreadyExists, InvalidArgument, NotFound
 from robosoul_gateway.registry import RobotRegistry

@@ -11,6 +11,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from robosoul.bus.v1 import motion_pb2
 from robosoul.v1 import robot_pb2
 from robosoul.v1 import robot_service_pb2 as rs

@@ -6,6 +6,7 @@ covered by test_triton_serving.py and tests/integration."""
 import numpy as np
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from robosoul.bus.v1 import motion_pb2
 from robosoul.v1 import robot_pb2
 from robosoul.v1 import session_pb2 as sp
@@ -107,3 +108,17 @@ def test_step_zero_may_lead_the_measured_pose_by_the_servo_allowance_only():
 def test_enforce_limits_starts_from_a_clamped_current_pose():
     out = enforce_limits(np.zeros((2, 1)), np.array([3.0]), np.array([-1.0]), np.array([1.0]), np.array([100.0]), 0.02)
     np.testing.assert_allclose(out[:, 0], [0.0, 0.0])
+
+
+def test_triton_gets_a_traceparent_only_for_sampled_spans(span_exporter):
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    from robosoul_motion.policy import trace_headers
+
+    with trace.get_tracer("test").start_as_current_span("sampled") as span:
+        headers = trace_headers()
+        assert headers["traceparent"].split("-")[1] == format(span.get_span_context().trace_id, "032x")
+    unsampled = NonRecordingSpan(SpanContext(trace_id=1, span_id=2, is_remote=True, trace_flags=TraceFlags(0)))
+    with trace.use_span(unsampled):
+        assert trace_headers() == {}

@@ -7,6 +7,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+
 from robosoul.v1 import session_pb2
 from robosoul_core import policy_io as io
 from robosoul_motion import model_repo

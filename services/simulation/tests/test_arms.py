@@ -3,6 +3,7 @@ import math
 import mujoco
 import numpy as np
 import pytest
+
 from robosoul.v1 import robot_pb2
 from robosoul_core.errors import NotFound
 from robosoul_simulation.arms import ARMS, embodiment_for, known_tags, load_arm, mjcf_text

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from robosoul.v1 import session_pb2
 from robosoul_core import policy_io as io
 from robosoul_simulation import demos

@@ -4,6 +4,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+
 from robosoul_core import policy_io as io
 from robosoul_core.errors import InvalidArgument, NotFound
 from robosoul_simulation import evaluate

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from robosoul_core.policy_io import HORIZON, STEP_S
 from robosoul_simulation.arms import load_arm
 from robosoul_simulation.expert import ReachExpert

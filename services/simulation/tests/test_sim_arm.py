@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from robosoul_simulation.arms import load_arm
 from robosoul_simulation.sim_arm import SimArm
 

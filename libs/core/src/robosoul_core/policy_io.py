@@ -16,6 +16,7 @@ targets, step k due at t_obs + k * STEP_S (k = 0 is the observed instant).
 from __future__ import annotations
 
 import numpy as np
+
 from robosoul.v1 import session_pb2
 
 MAX_DOF = 8

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from robosoul.v1 import tensor_pb2
 
+from robosoul.v1 import tensor_pb2
 from robosoul_core.errors import InvalidArgument
 
 _TO_NUMPY: dict[int, np.dtype] = {

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from robosoul.v1 import robot_pb2, session_pb2, tensor_pb2
 
+from robosoul.v1 import robot_pb2, session_pb2, tensor_pb2
 from robosoul_core.errors import InvalidArgument
 from robosoul_core.subjects import check_id
 from robosoul_core.tensors import to_numpy

@@ -18,11 +18,10 @@ from pathlib import Path
 
 from robosoul_core.config import TelemetryConfig
 from robosoul_core.telemetry import setup_tracing
-from robosoul_sdk import RoboSoulClient
-from robosoul_simulation.virtual_robot import RESULT_HEADER, VirtualRobot, format_latency, format_result, reach_targets
-
 from robosoul_devstack.stack import LocalStack, StackConfig
 from robosoul_devstack.trace_sink import TraceSink
+from robosoul_sdk import RoboSoulClient
+from robosoul_simulation.virtual_robot import RESULT_HEADER, VirtualRobot, format_latency, format_result, reach_targets
 
 
 def say(msg: str) -> None:
@@ -79,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     tracing = setup_tracing("virtual-robot", TelemetryConfig(exporter_otlp_endpoint=sink.endpoint, bsp_schedule_delay_s=0.2))
     config = StackConfig(
         work_dir=args.work_dir, policy=args.policy, nats_url=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"),
-        otlp_endpoint=sink.endpoint,
+        otlp_endpoint=sink.endpoint, trace_triton=True,  # one robot: no batches of traced requests
     )
     started = time.monotonic()
     say("starting RoboSoul: NATS, Triton (policy), motion, gateway")

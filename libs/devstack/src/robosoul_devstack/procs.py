@@ -106,32 +106,37 @@ class ManagedProcess:
         self.stop()
         raise ProcessFailed(f"{self.name} was not ready after {timeout:.0f} s; log tail:\n{self.tail()}")
 
-    def signal(self, sig: int) -> None:
-        if self.running:
-            os.killpg(self._proc.pid, sig)
-
     def stop(self, grace: float = 10.0) -> int | None:
-        """SIGTERM the process group, SIGKILL it after `grace` seconds; return the exit code."""
+        """SIGTERM the process group, SIGKILL it after `grace` seconds; return the exit code.
+
+        The group is signalled even if the main process already died, so its
+        children (Triton's python-backend stubs, say) never outlive it.
+        """
         if self._proc is None:
             return None
         if self._proc.poll() is None:
+            self._killpg(signal.SIGTERM)
             try:
-                os.killpg(self._proc.pid, signal.SIGTERM)
                 self._proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                os.killpg(self._proc.pid, signal.SIGKILL)
+                self._killpg(signal.SIGKILL)
                 self._proc.wait()
-            except ProcessLookupError:
-                pass
+        self._killpg(signal.SIGKILL)  # stragglers of an exited leader
         if self._log is not None:
             self._log.close()
             self._log = None
         return self._proc.returncode
 
+    def _killpg(self, sig: int) -> None:
+        try:
+            os.killpg(self._proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
     def kill(self) -> None:
-        """SIGKILL now (tests of crash recovery)."""
-        if self.running:
-            os.killpg(self._proc.pid, signal.SIGKILL)
+        """SIGKILL the whole group now (tests of crash recovery)."""
+        if self._proc is not None:
+            self._killpg(signal.SIGKILL)
             self._proc.wait()
 
     def tail(self, lines: int = 30) -> str:

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from robosoul_core.config import NatsConfig
-from robosoul_motion import model_repo, triton_local
-
 from robosoul_devstack.procs import ManagedProcess, free_port, free_ports, port_open
+from robosoul_motion import model_repo, triton_local
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +35,12 @@ class StackConfig:
     policy: Path
     # Reuse this NATS if it answers; otherwise start one on a free port.
     nats_url: str | None = None
-    # OTLP/HTTP endpoint for every service and Triton (e.g. a TraceSink's).
+    # OTLP/HTTP endpoint for every service (e.g. a TraceSink's).
     otlp_endpoint: str | None = None
+    # Triton's own spans too. Off by default: Triton 2.51 (the binary in pytriton)
+    # can crash when traced requests meet in one dynamic batch (see
+    # robosoul_motion.triton_local.triton_command); safe at one request at a time.
+    trace_triton: bool = False
     # Triton's dynamic batching window (see model_repo for the default's rationale).
     max_queue_delay_us: int | None = None
     motion_replicas: int = 1
@@ -136,10 +139,14 @@ class LocalStack:
             kwargs["max_queue_delay_us"] = self.config.max_queue_delay_us
         model_repo.publish(repo, self.config.policy, model_name=MODEL_NAME, **kwargs)
         grpc_port, http_port, metrics_port = free_ports(3)
-        trace_url = f"{self.config.otlp_endpoint.rstrip('/')}/v1/traces" if self.config.otlp_endpoint else None
+        trace_url = None
+        if self.config.otlp_endpoint and self.config.trace_triton:
+            trace_url = f"{self.config.otlp_endpoint.rstrip('/')}/v1/traces"
+        # rate=1: every request is traced (rate=0, "only those with a traceparent",
+        # loses a few percent of traces in this Triton); motion sends none unsampled.
         argv, env = triton_local.triton_command(
             server_dir, repo, grpc_port=grpc_port, http_port=http_port, metrics_port=metrics_port,
-            trace_url=trace_url, trace_rate=0, load_models=(MODEL_NAME,),
+            trace_url=trace_url, trace_rate=1, load_models=(MODEL_NAME,),
         )
         self.triton_grpc = f"127.0.0.1:{grpc_port}"
         proc = ManagedProcess(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import grpc
+
 from robosoul.v1 import robot_pb2, robot_service_pb2, robot_service_pb2_grpc
 from robosoul_core.telemetry import inject
-
 from robosoul_sdk.driver import RobotDriver
 from robosoul_sdk.errors import NotFound, from_grpc
 from robosoul_sdk.session import Session, SessionConfig

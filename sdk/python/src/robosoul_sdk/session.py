@@ -22,11 +22,11 @@ import grpc
 import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import trace
+
 from robosoul.v1 import robot_pb2, session_pb2, tensor_pb2
 from robosoul_core.errors import Internal, RoboSoulError
 from robosoul_core.telemetry import inject
 from robosoul_core.tensors import to_numpy
-
 from robosoul_sdk.driver import JointReading, RobotDriver
 from robosoul_sdk.errors import from_grpc, from_grpc_int
 from robosoul_sdk.executor import ChunkExecutor

@@ -9,7 +9,6 @@ from robosoul_core import bus
 from robosoul_core.config import MetricsConfig, NatsConfig, TelemetryConfig
 from robosoul_core.runtime import setup_logging, stop_event_on_signals
 from robosoul_core.telemetry import OpsServer, ServiceMetrics, setup_tracing
-
 from robosoul_gateway.config import GatewayConfig
 from robosoul_gateway.server import start_gateway
 

@@ -19,7 +19,6 @@ from robosoul.bus.v1 import control_pb2
 from robosoul_core import bus, subjects
 from robosoul_core.config import NatsConfig
 from robosoul_core.errors import RoboSoulError
-
 from robosoul_gateway.auth import ApiKeyStore
 from robosoul_gateway.server import key_value
 

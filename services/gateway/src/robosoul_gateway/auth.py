@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import nats.js.errors
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from robosoul.bus.v1 import control_pb2
 from robosoul_core.errors import NotFound, PermissionDenied, Unauthenticated
 from robosoul_core.subjects import check_tenant

@@ -11,6 +11,7 @@ import asyncio
 
 import nats.js.errors
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from robosoul.v1 import robot_pb2
 from robosoul_core.errors import AlreadyExists, InvalidArgument, NotFound
 from robosoul_core.subjects import robot_key, tenant_key_filter

@@ -11,10 +11,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client
 from nats.js.errors import BucketNotFoundError
+
 from robosoul.v1 import robot_service_pb2, robot_service_pb2_grpc
 from robosoul_core import subjects
 from robosoul_core.telemetry import ServiceMetrics
-
 from robosoul_gateway.auth import ApiKeyStore
 from robosoul_gateway.config import GatewayConfig
 from robosoul_gateway.registry import RobotRegistry

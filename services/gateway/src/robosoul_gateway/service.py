@@ -15,6 +15,7 @@ from google.protobuf.message import DecodeError
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from opentelemetry import trace
+
 from robosoul.bus.v1 import control_pb2
 from robosoul.v1 import robot_pb2, robot_service_pb2, robot_service_pb2_grpc, session_pb2
 from robosoul_core import subjects
@@ -29,7 +30,6 @@ from robosoul_core.errors import (
 )
 from robosoul_core.telemetry import ServiceMetrics, extract
 from robosoul_core.validation import Limits, validate_robot
-
 from robosoul_gateway.auth import ApiKeyStore, Principal, key_from_metadata
 from robosoul_gateway.config import GatewayConfig
 from robosoul_gateway.registry import RobotRegistry

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client
 from opentelemetry import trace
+
 from robosoul.bus.v1 import control_pb2, motion_pb2
 from robosoul.v1 import robot_pb2, session_pb2
 from robosoul_core import bus, subjects
@@ -35,7 +36,6 @@ from robosoul_core.validation import (
     validate_goal,
     validate_joint_state,
 )
-
 from robosoul_gateway.auth import Principal
 from robosoul_gateway.config import GatewayConfig
 

@@ -7,12 +7,12 @@ import logging
 import os
 
 from nats.micro import add_service
+
 from robosoul.bus.v1 import motion_pb2
 from robosoul_core import bus, subjects
 from robosoul_core.config import MetricsConfig, NatsConfig, TelemetryConfig
 from robosoul_core.runtime import setup_logging, stop_event_on_signals
 from robosoul_core.telemetry import OpsServer, ServiceMetrics, setup_tracing
-
 from robosoul_motion import __version__
 from robosoul_motion.config import MotionConfig
 from robosoul_motion.policy import TritonPolicy

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from opentelemetry import trace
+
 from robosoul_core import policy_io
 from robosoul_core.errors import DeadlineExceeded, FailedPrecondition, Unavailable
 from robosoul_core.telemetry import inject
@@ -47,6 +48,14 @@ class Policy(abc.ABC):
     @property
     def ready(self) -> bool:
         return True
+
+
+def trace_headers() -> dict[str, str]:
+    """W3C headers for Triton, only for sampled spans: Triton 2.51 traces any request
+    carrying a traceparent, whatever its sampled flag, and tracing is costly there."""
+    if not trace.get_current_span().get_span_context().trace_flags.sampled:
+        return {}
+    return inject()
 
 
 def _lookup(table: dict[str, int], tag: str) -> int:
@@ -129,7 +138,7 @@ class TritonPolicy(Policy):
             span.set_attribute("triton.model", self._model)
             try:
                 result = await self._client.infer(
-                    self._model, inputs, outputs=outputs, client_timeout=self._timeout, headers=inject()
+                    self._model, inputs, outputs=outputs, client_timeout=self._timeout, headers=trace_headers()
                 )
             except InferenceServerException as exc:
                 status = str(exc.status() or "")

@@ -6,6 +6,7 @@ The SDK enforces the same limits again on the robot: the policy is never trusted
 from __future__ import annotations
 
 import numpy as np
+
 from robosoul.v1 import robot_pb2
 
 

@@ -23,9 +23,9 @@ from importlib import resources
 
 import mujoco
 import numpy as np
+
 from robosoul.v1 import robot_pb2, tensor_pb2
 from robosoul_core.errors import InvalidArgument, NotFound
-
 from robosoul_simulation.kinematics import Kinematics
 
 CONTROL_RATE_HZ = 50.0

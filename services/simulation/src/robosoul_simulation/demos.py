@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from robosoul.v1 import session_pb2
 from robosoul_core.errors import RoboSoulError
 from robosoul_core.policy_io import (
@@ -45,7 +46,6 @@ from robosoul_core.policy_io import (
     encode_goal,
     encode_state,
 )
-
 from robosoul_simulation.arms import Arm, load_arm
 from robosoul_simulation.expert import ReachExpert
 from robosoul_simulation.sim_arm import SimArm

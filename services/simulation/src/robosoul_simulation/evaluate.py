@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
 from robosoul.v1 import session_pb2
 from robosoul_core.errors import InvalidArgument, NotFound, RoboSoulError
 from robosoul_core.policy_io import (
@@ -40,7 +41,6 @@ from robosoul_core.policy_io import (
     encode_goal,
     encode_state,
 )
-
 from robosoul_simulation.arms import load_arm
 from robosoul_simulation.expert import ReachExpert
 from robosoul_simulation.sim_arm import SimArm

@@ -26,8 +26,8 @@ Deterministic: the same (q, qdot, target) gives the same chunk.
 from __future__ import annotations
 
 import numpy as np
-from robosoul_core.policy_io import HORIZON, STEP_S
 
+from robosoul_core.policy_io import HORIZON, STEP_S
 from robosoul_simulation.arms import Arm
 
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from robosoul_sdk import JointReading, RoboSoulClient, RobotDriver, Session, SessionConfig, reach
 from robosoul_sdk.errors import NotFound, RoboSoulError
-
 from robosoul_simulation.arms import Arm, embodiment_for, known_tags, load_arm
 from robosoul_simulation.sim_arm import SimArm
 

@@ -18,8 +18,9 @@ Padded joints (mask 0) get action 0, whatever the network says.
 from __future__ import annotations
 
 import torch
-from robosoul_core.policy_io import GOAL_DIM, HORIZON, MAX_DOF, STATE_DIM
 from torch import nn
+
+from robosoul_core.policy_io import GOAL_DIM, HORIZON, MAX_DOF, STATE_DIM
 
 # q, sin q, cos q, qdot, mask; target xyz, its horizontal distance and direction; skill.
 FEATURE_DIM = 5 * MAX_DOF + 3 + 1 + 2 + (GOAL_DIM - 3)

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from robosoul_core import policy_io as io
 from robosoul_core.errors import InvalidArgument
-
 from robosoul_motion.training.model import ReachPolicy, features
 
 OPSET = 18
