@@ -127,11 +127,17 @@ async def platform_ping_pong(stack: LocalStack, key: str, robot_id: str, seconds
     return rtts
 
 
-async def platform_sessions(stack: LocalStack, key: str, robot_ids: list[str], seconds: float, q0, targets) -> dict:
-    """SDK sessions at the robots' own 50 Hz, re-requesting every 8 steps."""
+async def platform_sessions(stack: LocalStack, key: str, robot_ids: list[str], seconds: float, period: float, q0, targets) -> dict:
+    """SDK sessions at the robots' own 50 Hz, re-requesting every 8 steps. Robots start
+    at spread-out phases (independent robots are not synchronised), like the raw clients."""
+
+    async def start(i: int, session):
+        await asyncio.sleep(period * i / len(robot_ids))
+        await session.run()
+
     async with RoboSoulClient(stack.gateway_target, key) as client:
         sessions = [client.session(rid, KinematicArm(q0), SessionConfig(replan_after_steps=8)) for rid in robot_ids]
-        tasks = [asyncio.create_task(s.run()) for s in sessions]
+        tasks = [asyncio.create_task(start(i, s)) for i, s in enumerate(sessions)]
         await asyncio.gather(*(s.wait_connected(30) for s in sessions))
         for s, target in zip(sessions, targets, strict=False):
             await s.set_goal(reach(*target))
@@ -198,7 +204,7 @@ async def run(args, stack: LocalStack) -> dict:
     for n in args.robots:
         print(f"control rate, {n} robots, {args.seconds:.0f} s each ...", file=sys.stderr, flush=True)
         raw, _ = await raw_triton(stack.triton_grpc, n, args.seconds, period, q0, targets[0])
-        plat = await platform_sessions(stack, key, robot_ids[:n], args.seconds, q0, targets[:n])
+        plat = await platform_sessions(stack, key, robot_ids[:n], args.seconds, period, q0, targets[:n])
         results["control"].append({"robots": n, "raw": raw, "platform": plat})
 
     n = max(args.robots)
@@ -253,13 +259,14 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--control-hz", type=float, default=50.0)
     p.add_argument("--replan-steps", type=int, default=8)
+    p.add_argument("--queue-delay-us", type=int, default=None, help="Triton dynamic batching delay (default: model_repo's)")
     p.add_argument("--work-dir", type=Path, default=Path("build/bench"))
     p.add_argument("--json", type=Path, help="also write the raw figures here")
     args = p.parse_args()
     if not args.policy.exists():
         print(f"no policy at {args.policy}: run `make policy`", file=sys.stderr)
         return 2
-    config = StackConfig(work_dir=args.work_dir, policy=args.policy, extra_env={"ROBOSOUL_LOG_LEVEL": "WARNING"})
+    config = StackConfig(work_dir=args.work_dir, policy=args.policy, max_queue_delay_us=args.queue_delay_us)
     print(f"starting the stack (cpus: {os.cpu_count()}) ...", file=sys.stderr, flush=True)
     with LocalStack(config) as stack:
         results = asyncio.run(run(args, stack))

@@ -38,18 +38,19 @@ def state(seq, positions=None, names=None, offset=0.0):
 
 
 N = len(body().joints)
+# Built when the test runs (timestamps must be fresh).
 BAD = [
-    ("too few joints", state(0, positions=[0.0] * (N - 1)), grpc.StatusCode.INVALID_ARGUMENT, f"expected {N}"),
-    ("wrong joint order", state(0, names=[j.name for j in reversed(body().joints)]), grpc.StatusCode.INVALID_ARGUMENT, "order as registered"),
-    ("NaN position", state(0, positions=[float("nan")] + [0.0] * (N - 1)), grpc.StatusCode.INVALID_ARGUMENT, "not a finite number"),
-    ("degrees instead of radians", state(0, positions=[90.0] + [0.0] * (N - 1)), grpc.StatusCode.INVALID_ARGUMENT, "check units"),
-    ("clock an hour off", state(0, offset=3600), grpc.StatusCode.INVALID_ARGUMENT, "sync the robot's clock"),
-    ("reach target NaN", sp.ClientMessage(set_goal=sp.Goal(skill=sp.SKILL_REACH, position={"x": float("nan")})), grpc.StatusCode.INVALID_ARGUMENT, "finite"),
-    ("reach target in millimetres", sp.ClientMessage(set_goal=sp.Goal(skill=sp.SKILL_REACH, position={"x": 300.0})), grpc.StatusCode.INVALID_ARGUMENT, "metres"),
-    ("unsupported skill", sp.ClientMessage(set_goal=sp.Goal(skill=sp.SKILL_UNSPECIFIED)), grpc.StatusCode.INVALID_ARGUMENT, "not supported"),
-    ("frame from an unknown camera", sp.ClientMessage(observation=sp.Observation(seq=0, camera_frame=sp.CameraFrame(timestamp=ts(), camera="nope", encoding=1, encoded=b"\xff\xd8\xff"))), grpc.StatusCode.INVALID_ARGUMENT, "not a camera"),
-    ("float audio", sp.ClientMessage(observation=sp.Observation(seq=0, audio=sp.AudioChunk(timestamp=ts(), samples=from_numpy(np.zeros(16, np.float32))))), grpc.StatusCode.INVALID_ARGUMENT, "microphone"),
-    ("empty message", sp.ClientMessage(), grpc.StatusCode.INVALID_ARGUMENT, "empty ClientMessage"),
+    ("too few joints", lambda: state(0, positions=[0.0] * (N - 1)), grpc.StatusCode.INVALID_ARGUMENT, f"expected {N}"),
+    ("wrong joint order", lambda: state(0, names=[j.name for j in reversed(body().joints)]), grpc.StatusCode.INVALID_ARGUMENT, "order as registered"),
+    ("NaN position", lambda: state(0, positions=[float("nan")] + [0.0] * (N - 1)), grpc.StatusCode.INVALID_ARGUMENT, "not a finite number"),
+    ("degrees instead of radians", lambda: state(0, positions=[90.0] + [0.0] * (N - 1)), grpc.StatusCode.INVALID_ARGUMENT, "check units"),
+    ("clock an hour off", lambda: state(0, offset=3600), grpc.StatusCode.INVALID_ARGUMENT, "sync the robot's clock"),
+    ("reach target NaN", lambda: sp.ClientMessage(set_goal=sp.Goal(skill=sp.SKILL_REACH, position={"x": float("nan")})), grpc.StatusCode.INVALID_ARGUMENT, "finite"),
+    ("reach target in millimetres", lambda: sp.ClientMessage(set_goal=sp.Goal(skill=sp.SKILL_REACH, position={"x": 300.0})), grpc.StatusCode.INVALID_ARGUMENT, "metres"),
+    ("unsupported skill", lambda: sp.ClientMessage(set_goal=sp.Goal(skill=sp.SKILL_UNSPECIFIED)), grpc.StatusCode.INVALID_ARGUMENT, "not supported"),
+    ("frame from an unknown camera", lambda: sp.ClientMessage(observation=sp.Observation(seq=0, camera_frame=sp.CameraFrame(timestamp=ts(), camera="nope", encoding=1, encoded=b"\xff\xd8\xff"))), grpc.StatusCode.INVALID_ARGUMENT, "not a camera"),
+    ("float audio", lambda: sp.ClientMessage(observation=sp.Observation(seq=0, audio=sp.AudioChunk(timestamp=ts(), samples=from_numpy(np.zeros(16, np.float32))))), grpc.StatusCode.INVALID_ARGUMENT, "microphone"),
+    ("empty message", lambda: sp.ClientMessage(), grpc.StatusCode.INVALID_ARGUMENT, "empty ClientMessage"),
 ]
 
 
@@ -81,7 +82,8 @@ async def test_every_bad_input_is_refused_and_the_next_good_request_is_served(ch
     await read_kind(call, "started")
     await call.write(sp.ClientMessage(set_goal=sp.Goal(skill=sp.SKILL_REACH, position={"x": 0.3, "z": 0.25})))
     seq = 0
-    for name, bad, code, fragment in BAD:
+    for name, make_bad, code, fragment in BAD:
+        bad = make_bad()
         seq += 1
         if bad.HasField("observation"):
             bad.observation.seq = seq

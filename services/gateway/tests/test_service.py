@@ -186,29 +186,30 @@ def _obs(seq, **payload):
     return sp.ClientMessage(observation=sp.Observation(seq=seq, **payload))
 
 
+# Built when the test runs (timestamps must be fresh).
 BAD_STREAM = [
-    (state_msg(5, positions=(0.0, 0.0)), grpc.StatusCode.INVALID_ARGUMENT, "positions has 2 values"),
-    (state_msg(5, names=("j0", "j2", "j1")), grpc.StatusCode.INVALID_ARGUMENT, "names[1] is 'j2'"),
-    (state_msg(5, positions=(float("nan"), 0, 0)), grpc.StatusCode.INVALID_ARGUMENT, "not a finite number"),
-    (state_msg(5, positions=(0, 90.0, 0)), grpc.StatusCode.INVALID_ARGUMENT, "far outside its limits"),
-    (state_msg(5, offset=-3600), grpc.StatusCode.INVALID_ARGUMENT, "away from server time"),
-    (state_msg(1), grpc.StatusCode.INVALID_ARGUMENT, "seq must increase"),
-    (_obs(5), grpc.StatusCode.INVALID_ARGUMENT, "no payload"),
-    (_obs(5, request_actions=True, camera_frame=sp.CameraFrame(timestamp=now_ts(), camera="front", encoding=1, width=4, height=2, encoded=b"\xff\xd8\xff")), grpc.StatusCode.INVALID_ARGUMENT, "only valid with a joint_state"),
-    (_obs(5, camera_frame=sp.CameraFrame(timestamp=now_ts(), camera="rear", encoding=1, width=4, height=2, encoded=b"\xff\xd8\xff")), grpc.StatusCode.INVALID_ARGUMENT, "not a camera"),
-    (_obs(5, audio=sp.AudioChunk(timestamp=now_ts(), device="mic", sample_rate_hz=16000, samples=from_numpy(np.zeros(10, np.float32)))), grpc.StatusCode.INVALID_ARGUMENT, "not allowed here"),
-    (sp.ClientMessage(set_goal=sp.Goal(skill=sp.SKILL_REACH)), grpc.StatusCode.INVALID_ARGUMENT, "needs goal.position"),
-    (sp.ClientMessage(open=sp.SessionOpen(robot_id="arm-1")), grpc.StatusCode.INVALID_ARGUMENT, "already received"),
-    (sp.ClientMessage(), grpc.StatusCode.INVALID_ARGUMENT, "empty ClientMessage"),
+    (lambda: state_msg(5, positions=(0.0, 0.0)), grpc.StatusCode.INVALID_ARGUMENT, "positions has 2 values"),
+    (lambda: state_msg(5, names=("j0", "j2", "j1")), grpc.StatusCode.INVALID_ARGUMENT, "names[1] is 'j2'"),
+    (lambda: state_msg(5, positions=(float("nan"), 0, 0)), grpc.StatusCode.INVALID_ARGUMENT, "not a finite number"),
+    (lambda: state_msg(5, positions=(0, 90.0, 0)), grpc.StatusCode.INVALID_ARGUMENT, "far outside its limits"),
+    (lambda: state_msg(5, offset=-3600), grpc.StatusCode.INVALID_ARGUMENT, "away from server time"),
+    (lambda: state_msg(1), grpc.StatusCode.INVALID_ARGUMENT, "seq must increase"),
+    (lambda: _obs(5), grpc.StatusCode.INVALID_ARGUMENT, "no payload"),
+    (lambda: _obs(5, request_actions=True, camera_frame=sp.CameraFrame(timestamp=now_ts(), camera="front", encoding=1, width=4, height=2, encoded=b"\xff\xd8\xff")), grpc.StatusCode.INVALID_ARGUMENT, "only valid with a joint_state"),
+    (lambda: _obs(5, camera_frame=sp.CameraFrame(timestamp=now_ts(), camera="rear", encoding=1, width=4, height=2, encoded=b"\xff\xd8\xff")), grpc.StatusCode.INVALID_ARGUMENT, "not a camera"),
+    (lambda: _obs(5, audio=sp.AudioChunk(timestamp=now_ts(), device="mic", sample_rate_hz=16000, samples=from_numpy(np.zeros(10, np.float32)))), grpc.StatusCode.INVALID_ARGUMENT, "not allowed here"),
+    (lambda: sp.ClientMessage(set_goal=sp.Goal(skill=sp.SKILL_REACH)), grpc.StatusCode.INVALID_ARGUMENT, "needs goal.position"),
+    (lambda: sp.ClientMessage(open=sp.SessionOpen(robot_id="arm-1")), grpc.StatusCode.INVALID_ARGUMENT, "already received"),
+    (lambda: sp.ClientMessage(), grpc.StatusCode.INVALID_ARGUMENT, "empty ClientMessage"),
 ]
 
 
-@pytest.mark.parametrize("bad, code, fragment", BAD_STREAM, ids=[f"{i}-{c.name}" for i, (_, c, _) in enumerate(BAD_STREAM)])
-async def test_bad_stream_messages_get_an_error_and_the_session_goes_on(stub, operator_key, fake_motion, bad, code, fragment):
+@pytest.mark.parametrize("make_bad, code, fragment", BAD_STREAM, ids=[f"{i}-{c.name}" for i, (_, c, _) in enumerate(BAD_STREAM)])
+async def test_bad_stream_messages_get_an_error_and_the_session_goes_on(stub, operator_key, fake_motion, make_bad, code, fragment):
     await stub.RegisterRobot(rs.RegisterRobotRequest(robot=arm()), metadata=auth(operator_key))
     call, _ = await open_session(stub, operator_key)
     await call.write(state_msg(1, request=False))
-    await call.write(bad)
+    await call.write(make_bad())
     error = await next_of(call, "error")
     assert error.code == code.value[0] and fragment in error.message, error
     await call.write(state_msg(10))

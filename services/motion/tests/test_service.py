@@ -122,3 +122,19 @@ def test_triton_gets_a_traceparent_only_for_sampled_spans(span_exporter):
     unsampled = NonRecordingSpan(SpanContext(trace_id=1, span_id=2, is_remote=True, trace_flags=TraceFlags(0)))
     with trace.use_span(unsampled):
         assert trace_headers() == {}
+
+
+def test_fast_and_slow_paths_of_enforce_limits_agree_with_the_definition():
+    """Property: the output equals the step-by-step definition, for plans that do and don't need limiting."""
+    rng = np.random.default_rng(1)
+    lo, hi, vmax, dt = np.full(3, -1.0), np.full(3, 1.0), np.array([1.0, 2.0, 3.0]), 0.02
+    for scale in (0.001, 0.01, 0.1, 1.0):
+        for _ in range(50):
+            current = rng.uniform(-1.2, 1.2, 3)
+            plan = current + np.cumsum(rng.normal(0, scale, (16, 3)), axis=0)
+            expected = np.empty((16, 3))
+            prev = np.clip(current, lo, hi)
+            expected[0] = prev + np.clip(np.clip(plan[0], lo, hi) - prev, -vmax * dt * 3, vmax * dt * 3)
+            for k in range(1, 16):
+                expected[k] = expected[k - 1] + np.clip(np.clip(plan[k], lo, hi) - expected[k - 1], -vmax * dt, vmax * dt)
+            np.testing.assert_allclose(enforce_limits(plan, current, lo, hi, vmax, dt), expected, atol=1e-12)

@@ -23,7 +23,7 @@ import tritonclient.grpc.aio as aioclient
 from tritonclient.utils import InferenceServerException
 
 from robosoul_core import policy_io as io
-from robosoul_motion.model_repo import DEFAULT_MODEL_NAME, MODEL_FILE, publish
+from robosoul_motion.model_repo import DEFAULT_MAX_QUEUE_DELAY_US, DEFAULT_MODEL_NAME, MODEL_FILE, publish
 
 MODEL = DEFAULT_MODEL_NAME
 
@@ -68,7 +68,8 @@ def test_model_config_carries_the_embodiment_table(triton, embodiments):
     with grpcclient.InferenceServerClient(triton.url) as client:
         config = client.get_model_config(MODEL, as_json=True)["config"]
     assert json.loads(config["parameters"]["embodiments"]["string_value"]) == embodiments
-    assert config["dynamic_batching"]["max_queue_delay_microseconds"]
+    assert "dynamic_batching" in config  # (a zero queue delay is left out of the JSON)
+    assert int(config["dynamic_batching"].get("max_queue_delay_microseconds", 0)) == DEFAULT_MAX_QUEUE_DELAY_US
 
 
 async def _counts(client, at_least: int = 0) -> tuple[int, int]:

@@ -35,19 +35,19 @@ from robosoul_core.errors import InvalidArgument
 DEFAULT_MODEL_NAME = "robosoul_policy"
 MODEL_FILE = Path(__file__).parent / "triton_model" / "model.py"
 
-# Dynamic batching. Measured on the 2-core dev machine (tiny policy, bundled
-# Triton 2.51, python backend): a batch-1 gRPC round trip takes ~1.3 ms with no
-# queue delay, of which the ONNX run is ~17 us (~92 us for 64 rows); the rest is
-# per-execution overhead (scheduler, python-backend IPC) that a batch shares.
-# Robots tick at 1/STEP_S = 50 Hz and want a 16-step chunk every few ticks, so
-# waiting up to 500 us (2.5 % of a tick; it raised the idle round trip to
-# ~1.9 ms) lets robots whose requests arrive close together share one execution:
-# at 1000 req/s from 50-100 paced clients the mean batch grew from ~1.4 to ~1.9
-# and p99 latency was 5-15 ms with the delay, 5-30 ms without (a noisy host).
-# While the instance is busy, requests queue and batch regardless of the delay.
-# Preferred sizes send a burst at once when it fills a quarter, half or all of
-# max_batch_size instead of waiting out the delay.
-DEFAULT_MAX_QUEUE_DELAY_US = 500
+# Dynamic batching. Measured on the 2-core dev machine (bundled Triton 2.51,
+# python backend): a batch-1 gRPC round trip takes ~1.3 ms with no queue delay,
+# of which the ONNX run is well under 0.2 ms; the rest is per-execution overhead
+# (scheduler, python-backend IPC) that a batch shares. Requests that arrive while
+# an execution is running queue and are batched together anyway, so a queue
+# delay only adds waiting when the server is idle. In bench/control_loop.py
+# (50 robots at 50 Hz re-requesting every 8 steps, ~290 req/s) 0 us gave chunk
+# p50/p99 of 7.7/18.6 ms against 8.7/22.7 ms with 500 us, and the idle round
+# trip 1.3 ms against 1.9 ms. So: no added delay; batches form under load.
+# A GPU instance, where one execution is costlier and batches pay more, should
+# re-measure (publish(..., max_queue_delay_us=...)). Preferred sizes dispatch a
+# burst at once when it fills a quarter, half or all of max_batch_size.
+DEFAULT_MAX_QUEUE_DELAY_US = 0
 DEFAULT_MAX_BATCH_SIZE = 64
 
 

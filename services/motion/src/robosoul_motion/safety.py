@@ -32,11 +32,15 @@ def enforce_limits(
     Step 0 (the observed instant) may lead the clamped current position by at
     most vmax*dt*lead_steps; each later step moves at most vmax*dt from the one before.
     """
-    out = np.empty_like(plan, dtype=np.float64)
     step = vmax * dt
+    target = np.clip(plan, lo, hi)
     start = np.clip(current, lo, hi)
-    out[0] = start + np.clip(np.clip(plan[0], lo, hi) - start, -step * lead_steps, step * lead_steps)
-    for k in range(1, plan.shape[0]):
-        target = np.clip(plan[k], lo, hi)
-        out[k] = out[k - 1] + np.clip(target - out[k - 1], -step, step)
+    lead = step * lead_steps
+    # Fast path, the usual case: nothing exceeds a rate limit, so the plan stands as clamped.
+    if (np.abs(target[0] - start) <= lead).all() and (np.abs(np.diff(target, axis=0)) <= step).all():
+        return target.astype(np.float64, copy=False)
+    out = np.empty_like(target, dtype=np.float64)
+    out[0] = start + np.clip(target[0] - start, -lead, lead)
+    for k in range(1, target.shape[0]):
+        out[k] = out[k - 1] + np.clip(target[k] - out[k - 1], -step, step)
     return out
