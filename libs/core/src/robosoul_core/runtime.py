@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+from collections.abc import Callable, Coroutine
 
 
 def setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def run_main(run: Callable[[], Coroutine]) -> None:
+    """A service's `main()`: logging from ROBOSOUL_LOG_LEVEL, then its async `run()` until a signal."""
+    setup_logging(os.environ.get("ROBOSOUL_LOG_LEVEL", "INFO"))
+    asyncio.run(run())
 
 
 def stop_event_on_signals() -> asyncio.Event:

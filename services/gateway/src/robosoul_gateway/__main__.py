@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 from robosoul_core import bus
 from robosoul_core.config import MetricsConfig, NatsConfig, TelemetryConfig
-from robosoul_core.runtime import setup_logging, stop_event_on_signals
+from robosoul_core.runtime import run_main, stop_event_on_signals
 from robosoul_core.telemetry import OpsServer, ServiceMetrics, setup_tracing
 from robosoul_gateway.config import GatewayConfig
 from robosoul_gateway.server import start_gateway
@@ -19,17 +18,16 @@ async def run() -> None:
     tracing = setup_tracing("robosoul-gateway", TelemetryConfig.from_env(env))
     metrics = ServiceMetrics("gateway")
     stop = stop_event_on_signals()
-    state = {"nats": True}
+    gateway = None
 
-    async def disconnected() -> None:
-        state["nats"] = False
+    async def nats_state_changed() -> None:
+        # gRPC health follows the bus: without NATS no session can be served.
+        if gateway is not None:
+            await gateway.set_serving(nc.is_connected)
 
-    async def reconnected() -> None:
-        state["nats"] = True
-
-    nc = await bus.connect(nats_config, "robosoul-gateway", disconnected_cb=disconnected, reconnected_cb=reconnected)
+    nc = await bus.connect(nats_config, "robosoul-gateway", disconnected_cb=nats_state_changed, reconnected_cb=nats_state_changed)
     gateway = await start_gateway(nc, gateway_config, metrics)
-    ops = OpsServer(metrics, MetricsConfig.from_env(env), healthy=lambda: state["nats"])
+    ops = OpsServer(metrics, MetricsConfig.from_env(env), healthy=lambda: nc.is_connected)
     await ops.start()
     try:
         await stop.wait()
@@ -42,8 +40,7 @@ async def run() -> None:
 
 
 def main() -> None:
-    setup_logging(os.environ.get("ROBOSOUL_LOG_LEVEL", "INFO"))
-    asyncio.run(run())
+    run_main(run)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 
@@ -11,7 +10,7 @@ from nats.micro import add_service
 from robosoul.bus.v1 import motion_pb2
 from robosoul_core import bus, subjects
 from robosoul_core.config import MetricsConfig, NatsConfig, TelemetryConfig
-from robosoul_core.runtime import setup_logging, stop_event_on_signals
+from robosoul_core.runtime import run_main, stop_event_on_signals
 from robosoul_core.telemetry import OpsServer, ServiceMetrics, setup_tracing
 from robosoul_motion import __version__
 from robosoul_motion.config import MotionConfig
@@ -55,8 +54,7 @@ async def run() -> None:
 
 
 def main() -> None:
-    setup_logging(os.environ.get("ROBOSOUL_LOG_LEVEL", "INFO"))
-    asyncio.run(run())
+    run_main(run)
 
 
 if __name__ == "__main__":
