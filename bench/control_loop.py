@@ -169,6 +169,37 @@ async def platform_saturation(stack: LocalStack, key: str, robot_ids: list[str],
     return sum(len(c) for c in counts)
 
 
+# ---------------------------------------------------------------------------- server-side view
+
+
+def gateway_buckets(stack: LocalStack) -> dict[float, float]:
+    """Cumulative counts of the gateway's chunk-latency histogram (Prometheus text)."""
+    import re
+    import urllib.request
+
+    text = urllib.request.urlopen(f"{stack.gateway_metrics}/metrics", timeout=5).read().decode()  # noqa: S310 - loopback
+    pattern = r'robosoul_request_seconds_bucket\{le="([^"]+)",method="Connect.request_actions",service="gateway"\} ([0-9.e+]+)'
+    return {float(le): float(n) for le, n in re.findall(pattern, text)}
+
+
+def histogram_quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
+    """The q-quantile (ms) of what was observed between two snapshots, interpolated in its bucket."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    total = counts[-1]
+    if total <= 0:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound, cumulative in zip(bounds, counts, strict=True):
+        if cumulative >= rank:
+            if bound == float("inf"):
+                return lower * 1000
+            share = (rank - below) / max(cumulative - below, 1e-9)
+            return (lower + share * (bound - lower)) * 1000
+        lower, below = bound, cumulative
+    return float("nan")
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -194,31 +225,36 @@ async def run(args, stack: LocalStack) -> dict:
     q0 = arm.rest.tolist()
     targets = [arm.sample_target(rng).tolist() for _ in robot_ids]
     period = args.replan_steps / args.control_hz
-    results: dict = {"ping_pong": {}, "control": [], "saturation": {}}
+    results: dict = {"ping_pong": None, "control": [], "saturation": None}
 
-    print(f"ping-pong, 1 robot, {args.seconds:.0f} s each ...", file=sys.stderr, flush=True)
-    raw, _ = await raw_triton(stack.triton_grpc, 1, args.seconds, None, q0, targets[0])
-    plat = await platform_ping_pong(stack, key, robot_ids[0], args.seconds, q0, targets[0])
-    results["ping_pong"] = {"raw": raw, "platform": plat}
+    if "ping-pong" in args.parts:
+        print(f"ping-pong, 1 robot, {args.seconds:.0f} s each ...", file=sys.stderr, flush=True)
+        raw, _ = await raw_triton(stack.triton_grpc, 1, args.seconds, None, q0, targets[0])
+        plat = await platform_ping_pong(stack, key, robot_ids[0], args.seconds, q0, targets[0])
+        results["ping_pong"] = {"raw": raw, "platform": plat}
 
-    for n in args.robots:
+    for n in args.robots if "control" in args.parts else ():
         print(f"control rate, {n} robots, {args.seconds:.0f} s each ...", file=sys.stderr, flush=True)
         raw, _ = await raw_triton(stack.triton_grpc, n, args.seconds, period, q0, targets[0])
+        before = gateway_buckets(stack)
         plat = await platform_sessions(stack, key, robot_ids[:n], args.seconds, period, q0, targets[:n])
+        after = gateway_buckets(stack)
+        plat["gateway_ms"] = (histogram_quantile(before, after, 0.5), histogram_quantile(before, after, 0.99))
         results["control"].append({"robots": n, "raw": raw, "platform": plat})
 
-    n = max(args.robots)
-    print(f"saturation, {n} clients back to back, {args.seconds:.0f} s each ...", file=sys.stderr, flush=True)
-    _, raw_count = await raw_triton(stack.triton_grpc, n, args.seconds, None, q0, targets[0])
-    plat_count = await platform_saturation(stack, key, robot_ids[:n], args.seconds, q0, targets[0])
-    results["saturation"] = {"clients": n, "raw_rps": raw_count / args.seconds, "platform_rps": plat_count / args.seconds}
+    if "saturation" in args.parts:
+        n = max(args.robots)
+        print(f"saturation, {n} clients back to back, {args.seconds:.0f} s each ...", file=sys.stderr, flush=True)
+        _, raw_count = await raw_triton(stack.triton_grpc, n, args.seconds, None, q0, targets[0])
+        plat_count = await platform_saturation(stack, key, robot_ids[:n], args.seconds, q0, targets[0])
+        results["saturation"] = {"clients": n, "raw_rps": raw_count / args.seconds, "platform_rps": plat_count / args.seconds}
     return results
 
 
 def report(results: dict, args) -> str:
     lines = []
     pp = results["ping_pong"]
-    lines += [
+    lines += [] if pp is None else [
         "### Chunk round trip, one robot, ping-pong",
         "",
         "| path | samples | p50 ms | p99 ms |",
@@ -227,20 +263,23 @@ def report(results: dict, args) -> str:
         f"| platform (gRPC stream → gateway → NATS → motion → Triton) | {len(pp['platform'])} | {pct(pp['platform'], 50):.2f} | {pct(pp['platform'], 99):.2f} |",
         f"| **overhead** | | **{pct(pp['platform'], 50) - pct(pp['raw'], 50):+.2f}** | {pct(pp['platform'], 99) - pct(pp['raw'], 99):+.2f} |",
         "",
+    ]
+    lines += [] if not results["control"] else [
         f"### Control rate: {args.control_hz:.0f} Hz robots, 16-step chunks re-requested every {args.replan_steps} steps (SDK sessions)",
         "",
-        "| robots | chunk req/s | platform p50 ms | platform p99 ms | raw Triton p50 ms | raw Triton p99 ms | overhead p50 ms | tick lateness p99 ms | holding ticks | errors |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| robots | chunk req/s | platform p50 ms | platform p99 ms | at the gateway p50 / p99 ms | raw Triton p50 ms | raw Triton p99 ms | overhead p50 ms | robot tick lateness p99 ms | holding ticks | errors |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in results["control"]:
         p, raw = row["platform"], row["raw"]
         lines.append(
             f"| {row['robots']} | {p['chunks'] / args.seconds:.0f} | {pct(p['rtts'], 50):.2f} | {pct(p['rtts'], 99):.2f} | "
+            f"{p['gateway_ms'][0]:.1f} / {p['gateway_ms'][1]:.1f} | "
             f"{pct(raw, 50):.2f} | {pct(raw, 99):.2f} | {pct(p['rtts'], 50) - pct(raw, 50):+.2f} | {pct(p['lateness'], 99):.2f} | "
             f"{p['holding']}/{p['ticks']} | {p['errors']} |"
         )
     sat = results["saturation"]
-    lines += [
+    lines += [] if sat is None else [
         "",
         f"### Saturation: {sat['clients']} clients back to back",
         "",
@@ -257,6 +296,7 @@ def main() -> int:
     p.add_argument("--policy", type=Path, default=Path("build/policy/rs-arm4/policy.onnx"))
     p.add_argument("--robots", type=int, nargs="+", default=[1, 10, 50])
     p.add_argument("--seconds", type=float, default=15.0)
+    p.add_argument("--parts", nargs="+", choices=["ping-pong", "control", "saturation"], default=["ping-pong", "control", "saturation"])
     p.add_argument("--control-hz", type=float, default=50.0)
     p.add_argument("--replan-steps", type=int, default=8)
     p.add_argument("--queue-delay-us", type=int, default=None, help="Triton dynamic batching delay (default: model_repo's)")
