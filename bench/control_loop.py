@@ -300,13 +300,14 @@ def main() -> int:
     p.add_argument("--control-hz", type=float, default=50.0)
     p.add_argument("--replan-steps", type=int, default=8)
     p.add_argument("--queue-delay-us", type=int, default=None, help="Triton dynamic batching delay (default: model_repo's)")
+    p.add_argument("--triton-instances", type=int, default=1)
     p.add_argument("--work-dir", type=Path, default=Path("build/bench"))
     p.add_argument("--json", type=Path, help="also write the raw figures here")
     args = p.parse_args()
     if not args.policy.exists():
         print(f"no policy at {args.policy}: run `make policy`", file=sys.stderr)
         return 2
-    config = StackConfig(work_dir=args.work_dir, policy=args.policy, max_queue_delay_us=args.queue_delay_us)
+    config = StackConfig(work_dir=args.work_dir, policy=args.policy, max_queue_delay_us=args.queue_delay_us, triton_instances=args.triton_instances)
     print(f"starting the stack (cpus: {os.cpu_count()}) ...", file=sys.stderr, flush=True)
     with LocalStack(config) as stack:
         results = asyncio.run(run(args, stack))

@@ -43,6 +43,8 @@ class StackConfig:
     trace_triton: bool = False
     # Triton's dynamic batching window (see model_repo for the default's rationale).
     max_queue_delay_us: int | None = None
+    # Triton model instances (each runs one batch at a time).
+    triton_instances: int = 1
     motion_replicas: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
@@ -137,7 +139,7 @@ class LocalStack:
         kwargs = {}
         if self.config.max_queue_delay_us is not None:
             kwargs["max_queue_delay_us"] = self.config.max_queue_delay_us
-        model_repo.publish(repo, self.config.policy, model_name=MODEL_NAME, **kwargs)
+        model_repo.publish(repo, self.config.policy, model_name=MODEL_NAME, instances=self.config.triton_instances, **kwargs)
         grpc_port, http_port, metrics_port = free_ports(3)
         trace_url = None
         if self.config.otlp_endpoint and self.config.trace_triton:
