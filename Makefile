@@ -11,9 +11,13 @@ PY          := $(VENV)/bin/python
 PROTOC_VENV := .venv-protoc
 BUILD       := build
 PACKAGES    := libs/core sdk/python services/gateway services/motion services/simulation libs/devstack
-EMBODIMENT  := rs-arm4
-POLICY      := $(BUILD)/policy/$(EMBODIMENT)/policy.onnx
-DEMOS       := $(BUILD)/demos/$(EMBODIMENT).npz
+# The generalist policy trains on every training body of the simulation's registry
+# (robosoul_simulation.bodies); the held-out bodies never enter its demonstrations.
+POLICY      := $(BUILD)/policy/generalist/policy.onnx
+DEMOS       := $(BUILD)/demos/training/.stamp
+DEMO_SKILLS := reach pose path grasp
+# Extra reach episodes per body on top of the defaults (reach is what onboarding is judged on).
+REACH_EXTRA := 300
 POLICY_SRC  := $(shell find services/simulation/src services/motion/src/robosoul_motion/training libs/core/src/robosoul_core/policy_io.py -name '*.py' -o -name '*.xml' 2>/dev/null)
 PYTEST_ARGS ?=
 
@@ -42,14 +46,17 @@ proto: $(PROTOC_VENV)/.stamp ## Regenerate the protocol code (libs/core/src/robo
 proto-check: $(PROTOC_VENV)/.stamp ## Fail if the committed protocol code is stale
 	$(PROTOC_VENV)/bin/python tools/protogen.py --check
 
-demos: $(DEMOS) ## Collect expert demonstrations in MuJoCo
+demos: $(DEMOS) ## Collect expert demonstrations of every training body in MuJoCo (one .npz per body)
 $(DEMOS): $(VENV)/.stamp $(POLICY_SRC)
-	$(PY) -m robosoul_simulation.demos --embodiment $(EMBODIMENT) --out $@
+	rm -rf $(BUILD)/demos/training $(BUILD)/demos/training-reach
+	$(PY) -m robosoul_simulation.demos --embodiment training --skills $(DEMO_SKILLS) --out $(BUILD)/demos/training/
+	$(PY) -m robosoul_simulation.demos --embodiment training --skills reach --episodes $(REACH_EXTRA) --seed 1 --out $(BUILD)/demos/training-reach/
+	@touch $@
 
-policy: $(POLICY) ## Train the reach policy from the demonstrations and export it to ONNX
+policy: $(POLICY) ## Train the generalist policy across bodies, export it to ONNX and evaluate it
 $(POLICY): $(DEMOS)
-	$(PY) -m robosoul_motion.training.train --demos $(DEMOS) --out $@
-	$(PY) -m robosoul_simulation.evaluate --embodiment $(EMBODIMENT) --policy $@ --episodes 50
+	$(PY) -m robosoul_motion.training.train --demos $(BUILD)/demos/training $(BUILD)/demos/training-reach --out $@
+	$(PY) -m robosoul_simulation.evaluate --embodiment rs-arm4 --policy $@ --episodes 50
 
 demo: env policy ## Run RoboSoul locally and drive the virtual robot through several targets
 	$(PY) -m robosoul_devstack.demo --policy $(POLICY)

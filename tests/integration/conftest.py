@@ -24,7 +24,7 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def policy_path() -> Path:
-    path = Path(os.environ.get("ROBOSOUL_POLICY", ROOT / "build/policy/rs-arm4/policy.onnx"))
+    path = Path(os.environ.get("ROBOSOUL_POLICY", ROOT / "build/policy/generalist/policy.onnx"))
     if not path.exists():
         pytest.fail(f"no trained policy at {path}: run `make policy` (make test does it for you)")
     return path

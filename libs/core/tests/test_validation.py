@@ -150,18 +150,46 @@ def test_small_overshoot_of_a_limit_is_tolerated():
 @pytest.mark.parametrize(
     "goal, message",
     [
-        (session_pb2.Goal(skill=session_pb2.SKILL_REACH), "needs goal.position"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_REACH), "REACH takes goal.position"),
         (session_pb2.Goal(skill=session_pb2.SKILL_REACH, position={"x": float("nan")}), "position.x must be a finite"),
         (session_pb2.Goal(skill=session_pb2.SKILL_REACH, position={"z": 250.0}), "metres"),
         (session_pb2.Goal(skill=session_pb2.SKILL_HOLD, position={"x": 1.0}), "HOLD takes no target"),
         (session_pb2.Goal(), "SKILL_UNSPECIFIED is not supported"),
         (session_pb2.Goal(skill=77), "77 is not supported"),
         (session_pb2.Goal(skill=session_pb2.SKILL_HOLD, goal_id="x" * 200), "goal_id"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_REACH, named_pose="home"), "REACH takes goal.position, not goal.named_pose"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_MOVE_TO_POSE), "goal.named_pose or goal.joints"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_MOVE_TO_POSE, named_pose="dance"), "not a pose of this robot"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_MOVE_TO_POSE, joints={"positions": [0.0]}), "has 1 positions; this robot has 2"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_MOVE_TO_POSE, joints={"positions": [0.0, 5.0]}), "outside its limits"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_MOVE_TO_POSE, joints={"positions": [0.0, float("nan")]}), "finite"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_FOLLOW_PATH, path={}), "0 waypoints"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_FOLLOW_PATH, path={"waypoints": [{"x": 0.1}] * 65}), "65 waypoints"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_FOLLOW_PATH, path={"waypoints": [{"x": 0.1}, {"y": 99.0}]}), r"waypoints\[1\]\.y"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_FOLLOW_PATH, path={"waypoints": [{"x": 0.1}], "duration_s": -1}), "duration_s"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_GRASP_AND_PLACE, grasp={"object": {"x": 0.3}}), "both object and place"),
+        (session_pb2.Goal(skill=session_pb2.SKILL_GRASP_AND_PLACE, grasp={"object": {"x": 0.3}, "place": {"y": 0.2}}), "no GRIPPER joint"),
     ],
 )
 def test_bad_goals_are_refused(goal, message):
+    emb = body()
+    emb.named_poses["home"].positions.extend([0.0, 0.0])
     with pytest.raises(InvalidArgument, match=message):
-        validate_goal(goal)
+        validate_goal(goal, emb)
+
+
+def test_good_goals_pass():
+    emb = body(joints=[joint("j1"), joint("g", jtype=robot_pb2.JOINT_TYPE_GRIPPER, lo=0.0, hi=0.04)])
+    emb.named_poses["home"].positions.extend([0.0, 0.0])
+    for goal in (
+        session_pb2.Goal(skill=session_pb2.SKILL_REACH, position={"x": 0.3}),
+        session_pb2.Goal(skill=session_pb2.SKILL_MOVE_TO_POSE, named_pose="home"),
+        session_pb2.Goal(skill=session_pb2.SKILL_MOVE_TO_POSE, joints={"positions": [0.5, 0.02]}),
+        session_pb2.Goal(skill=session_pb2.SKILL_FOLLOW_PATH, path={"waypoints": [{"x": 0.3}, {"x": 0.3, "z": 0.2}], "duration_s": 2}),
+        session_pb2.Goal(skill=session_pb2.SKILL_GRASP_AND_PLACE, grasp={"object": {"x": 0.3}, "place": {"y": 0.3}}),
+        session_pb2.Goal(skill=session_pb2.SKILL_HOLD),
+    ):
+        validate_goal(goal, emb)
 
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 10

@@ -146,3 +146,31 @@ def test_an_older_chunk_never_replaces_a_newer_one():
 def test_watchdog_must_be_positive():
     with pytest.raises(ValueError):
         make(watchdog_s=0)
+
+
+def test_planned_is_the_commanded_trajectory_ahead():
+    ex = make(blend_s=0.0)
+    ex.on_chunk(ramp(0.0, 0.01), t0=0.0, step=STEP, now=0.0)
+    q, qd = ex.planned(0.1)
+    np.testing.assert_allclose(q, [0.05, 0.05])
+    np.testing.assert_allclose(qd, [0.5, 0.5])  # 0.01 per 20 ms
+    assert ex.planned(1.0) is None  # beyond the chunk: no promise
+    ex.stop()
+    assert ex.planned(0.1) is None
+
+
+def test_smootherstep_blend_keeps_velocity_continuous_at_the_switch():
+    """Switching between two chunks moving at the same speed but 5 cm apart: the
+    commanded velocity must not jump at the switch (a linear cross-fade would add
+    offset/blend_s = 0.83 rad/s)."""
+    ex = make(blend_s=0.06)
+    ex.on_chunk(ramp(0.0, 0.01, horizon=32), t0=0.0, step=STEP, now=0.0)
+    t, dt, q = 0.0, 0.002, []
+    while t < 0.3:
+        if abs(t - 0.1) < dt / 2:
+            ex.on_chunk(ramp(0.05 + 0.05, 0.01, horizon=32), t0=0.1, step=STEP, now=t)
+        q.append(ex.command(t, np.zeros(2)).positions[0])
+        t += dt
+    velocity = np.diff(q) / dt
+    linear_jump = 0.05 / 0.06  # what a linear cross-fade adds to the velocity in one tick
+    assert np.abs(np.diff(velocity)).max() < 0.25 * linear_jump

@@ -6,11 +6,12 @@ import pytest
 from robosoul.bus.v1 import control_pb2
 from robosoul.v1 import robot_pb2, robot_service_pb2_grpc
 from robosoul_core import bus, subjects
+from robosoul_core.bus import key_value
 from robosoul_core.config import NatsConfig
 from robosoul_core.telemetry import ServiceMetrics
 from robosoul_gateway.auth import ApiKeyStore
 from robosoul_gateway.config import GatewayConfig
-from robosoul_gateway.server import key_value, start_gateway
+from robosoul_gateway.server import start_gateway
 
 
 @pytest.fixture

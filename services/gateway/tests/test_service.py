@@ -179,6 +179,10 @@ async def test_chunk_round_trip(stub, operator_key, fake_motion):
     assert chunk.observation_seq == 1 and chunk.chunk_id == 1 and list(chunk.positions.shape) == [16, 3]
     req = fake_motion["requests"][-1]
     assert req.goal.goal_id == "g" and not req.embodiment.HasField("model") and req.robot_id == "arm-1"
+    assert req.goal_set_at.seconds > 0 and not req.HasField("planned")
+    await call.write(planned_msg(2, positions=(0.1, 0.2, 0.3)))
+    await next_of(call, "actions")
+    assert list(fake_motion["requests"][-1].planned.positions) == pytest.approx([0.1, 0.2, 0.3])
     call.cancel()
 
 
@@ -186,8 +190,18 @@ def _obs(seq, **payload):
     return sp.ClientMessage(observation=sp.Observation(seq=seq, **payload))
 
 
+def planned_msg(seq, lead=0.05, positions=(0.0, 0.0, 0.0), request=True):
+    msg = state_msg(seq, request=request)
+    msg.observation.planned.lead_s = lead
+    msg.observation.planned.positions.extend(positions)
+    return msg
+
+
 # Built when the test runs (timestamps must be fresh).
 BAD_STREAM = [
+    (lambda: planned_msg(5, lead=3.0), grpc.StatusCode.INVALID_ARGUMENT, "planned.lead_s"),
+    (lambda: planned_msg(5, positions=(0.0,)), grpc.StatusCode.INVALID_ARGUMENT, "planned.positions has 1"),
+    (lambda: planned_msg(5, request=False), grpc.StatusCode.INVALID_ARGUMENT, "only meaningful with request_actions"),
     (lambda: state_msg(5, positions=(0.0, 0.0)), grpc.StatusCode.INVALID_ARGUMENT, "positions has 2 values"),
     (lambda: state_msg(5, names=("j0", "j2", "j1")), grpc.StatusCode.INVALID_ARGUMENT, "names[1] is 'j2'"),
     (lambda: state_msg(5, positions=(float("nan"), 0, 0)), grpc.StatusCode.INVALID_ARGUMENT, "not a finite number"),
@@ -198,7 +212,7 @@ BAD_STREAM = [
     (lambda: _obs(5, request_actions=True, camera_frame=sp.CameraFrame(timestamp=now_ts(), camera="front", encoding=1, width=4, height=2, encoded=b"\xff\xd8\xff")), grpc.StatusCode.INVALID_ARGUMENT, "only valid with a joint_state"),
     (lambda: _obs(5, camera_frame=sp.CameraFrame(timestamp=now_ts(), camera="rear", encoding=1, width=4, height=2, encoded=b"\xff\xd8\xff")), grpc.StatusCode.INVALID_ARGUMENT, "not a camera"),
     (lambda: _obs(5, audio=sp.AudioChunk(timestamp=now_ts(), device="mic", sample_rate_hz=16000, samples=from_numpy(np.zeros(10, np.float32)))), grpc.StatusCode.INVALID_ARGUMENT, "not allowed here"),
-    (lambda: sp.ClientMessage(set_goal=sp.Goal(skill=sp.SKILL_REACH)), grpc.StatusCode.INVALID_ARGUMENT, "needs goal.position"),
+    (lambda: sp.ClientMessage(set_goal=sp.Goal(skill=sp.SKILL_REACH)), grpc.StatusCode.INVALID_ARGUMENT, "REACH takes goal.position"),
     (lambda: sp.ClientMessage(open=sp.SessionOpen(robot_id="arm-1")), grpc.StatusCode.INVALID_ARGUMENT, "already received"),
     (lambda: sp.ClientMessage(), grpc.StatusCode.INVALID_ARGUMENT, "empty ClientMessage"),
 ]
@@ -338,3 +352,26 @@ async def test_health_and_reflection(gateway):
             names = {s.name for s in response.list_services_response.service}
             assert "robosoul.v1.RobotService" in names
             break
+
+
+async def test_live_session_switches_to_a_new_policy_without_reconnecting(stub, operator_key, tenant, nc, fake_motion):
+    from robosoul_core.bus import key_value
+    from robosoul_core.registry import RobotRegistry
+
+    await stub.RegisterRobot(rs.RegisterRobotRequest(robot=arm()), metadata=auth(operator_key))
+    call, _ = await open_session(stub, operator_key)
+    await call.write(state_msg(1))
+    await next_of(call, "actions")
+    assert fake_motion["requests"][-1].embodiment.embodiment_tag == "rs-arm4"
+
+    registry = RobotRegistry(await key_value(nc, subjects.ROBOTS_BUCKET, timeout=2))
+    await registry.modify(tenant, "arm-1", lambda r: setattr(r.embodiment, "embodiment_tag", "onboarded-arm"))
+    event = await next_of(call, "event")
+    assert event.kind == "policy" and event.attributes["embodiment_tag"] == "onboarded-arm"
+    await call.write(state_msg(2))
+    assert (await next_of(call, "actions")).observation_seq == 2  # same stream, no reconnect
+    assert fake_motion["requests"][-1].embodiment.embodiment_tag == "onboarded-arm"
+
+    # a changed joint list cannot be switched live: the session ends and says why
+    await registry.modify(tenant, "arm-1", lambda r: r.embodiment.joints.add(name="extra", type=1, position_limits={"min": -1, "max": 1}, max_velocity=1))
+    await expect_status(next_of(call, "actions"), grpc.StatusCode.ABORTED, "joints changed")

@@ -141,3 +141,19 @@ def test_cli_publishes(tmp_path, policy_v1, capsys):
     assert config.dynamic_batching.max_queue_delay_microseconds == 250
     assert main(["publish", "--repo", str(repo), "--onnx", str(tmp_path / "missing.onnx")]) == 2
     assert "sidecar is missing" in capsys.readouterr().err
+
+
+def test_the_checkpoint_travels_with_its_version_and_the_newest_is_found(tmp_path, policy_v1):
+    from robosoul_motion.model_repo import latest_version_dir
+
+    repo = tmp_path / "repo"
+    assert latest_version_dir(repo) is None
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("policy.onnx", "policy.json"):
+        shutil.copyfile(policy_v1.with_name(name), source / name)
+    (source / "policy.pt").write_bytes(b"checkpoint")
+    publish(repo, source / "policy.onnx")
+    publish(repo, source / "policy.onnx")
+    newest = latest_version_dir(repo)
+    assert newest.name == "2" and (newest / "policy.pt").read_bytes() == b"checkpoint"

@@ -82,11 +82,13 @@ async def test_bodies_without_a_policy_are_told_to_onboard(motion):
         (request(positions=[0.1, 0.1]), "positions has 2 values"),
         (request(positions=[float("nan")] * 4), "not a finite"),
         (request(stamp=False), "timestamp is missing"),
-        (request(goal=sp.Goal(skill=sp.SKILL_REACH)), "needs goal.position"),
+        (request(goal=sp.Goal(skill=sp.SKILL_REACH)), "REACH takes goal.position"),
         (request(goal=sp.Goal()), "not supported"),
     ],
 )
 async def test_bad_requests_are_refused(motion, req, message):
+    if req.state.HasField("timestamp"):
+        req.state.timestamp.GetCurrentTime()  # the table is built at collection, maybe long before
     with pytest.raises(InvalidArgument, match=message):
         await motion.chunk(req)
 
@@ -138,3 +140,26 @@ def test_fast_and_slow_paths_of_enforce_limits_agree_with_the_definition():
             for k in range(1, 16):
                 expected[k] = expected[k - 1] + np.clip(np.clip(plan[k], lo, hi) - expected[k - 1], -vmax * dt, vmax * dt)
             np.testing.assert_allclose(enforce_limits(plan, current, lo, hi, vmax, dt), expected, atol=1e-12)
+
+
+async def test_a_planned_state_moves_the_chunk_start_and_its_origin(motion):
+    req = request(positions=[0.0, 0.0, 0.0, 0.0])
+    req.planned.lead_s = 0.05
+    req.planned.positions.extend([0.1, 0.1, 0.1, 0.1])
+    chunk = (await motion.chunk(req)).chunk
+    assert chunk.start_time.ToNanoseconds() - req.state.timestamp.ToNanoseconds() == 50_000_000
+    first = to_numpy(chunk.positions)[0]
+    # planned from the planned pose, not the measured one: step 0 is within the servo lead of 0.1
+    assert np.abs(first - 0.1).max() <= 1.0 * policy_io.STEP_S * 3 + 1e-6
+
+
+@pytest.mark.parametrize(
+    "lead, positions, message",
+    [(2.0, [0.0] * 4, "lead_s"), (0.05, [0.0] * 3, "planned.positions has 3"), (0.05, [0.0, 0.0, 0.0, float("nan")], "finite"), (0.05, [9.0] * 4, "outside its limits")],
+)
+async def test_bad_planned_states_are_refused(motion, lead, positions, message):
+    req = request()
+    req.planned.lead_s = lead
+    req.planned.positions.extend(positions)
+    with pytest.raises(InvalidArgument, match=message):
+        await motion.chunk(req)

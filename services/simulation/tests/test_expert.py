@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from robosoul_core.policy_io import HORIZON, STEP_S
-from robosoul_simulation.arms import load_arm
+from robosoul_simulation.bodies import load_arm
 from robosoul_simulation.expert import ReachExpert
 from robosoul_simulation.sim_arm import SimArm
 
@@ -110,3 +110,44 @@ def test_arrival_has_no_overshoot_or_oscillation(arm, expert):
     for j in range(arm.n):
         big = tail[np.abs(tail[:, j]) > 2e-3, j]
         assert np.all(np.sign(big) == np.sign(big[0])) if len(big) else True
+
+
+def test_the_gripper_moves_on_its_own_line_and_pace():
+    arm = load_arm("gen-s10-5dof-grip")
+    expert = ReachExpert(arm)
+    q = arm.rest.copy()
+    goal = q.copy()
+    goal[arm.chain[0]] += 0.5
+    goal[arm.gripper] = arm.gripper_closed
+    p, v = expert.trajectory_batch(q[None], np.zeros((1, arm.n)), goal[None])
+    # Both start moving at once; the gripper keeps to its own speed limit, not the arm's line.
+    assert np.all(np.abs(v[0, 1:, arm.gripper]) <= arm.max_velocity[arm.gripper] * expert.SPEED_FRACTION + 1e-12)
+    assert v[0, 1, arm.gripper] < 0 and v[0, 1, arm.chain[0]] > 0
+    # A plan towards the current position holds the gripper still.
+    held = expert.plan(q, np.zeros(arm.n), arm.kinematics.ee_position(q))
+    np.testing.assert_allclose(held[:, arm.gripper], q[arm.gripper])
+
+
+def test_grasp_configurations_point_the_hand_down():
+    arm = load_arm("gen-s14-6dof-grip")
+    expert = ReachExpert(arm)
+    for point in ([0.4, 0.1, 0.05], [0.2, -0.35, 0.12], [-0.3, 0.3, 0.2]):
+        goal, err = expert.grasp_configuration(np.array(point), arm.gripper_open)
+        assert err < 2e-3
+        np.testing.assert_allclose(arm.kinematics.ee_position(goal), point, atol=2e-3)
+        assert arm.kinematics.ee_axis(goal, 2)[2] < -0.99
+        assert goal[arm.gripper] == arm.gripper_open
+
+
+def test_tracking_a_moving_target_keeps_the_goal_continuous():
+    arm = load_arm("gen-s16-7dof")
+    expert = ReachExpert(arm)
+    rng = np.random.default_rng(2)
+    start = arm.sample_target(rng)
+    goal = expert.goal_configuration(start)
+    direction = np.array([0.0, 1.0, 0.0])
+    for k in range(1, 50):
+        new = expert.track_configuration(start + direction * 0.002 * k, goal)
+        assert np.abs(new - goal).max() < 0.05  # 2 mm of target motion, a small joint step
+        np.testing.assert_allclose(arm.kinematics.ee_position(new), start + direction * 0.002 * k, atol=1e-3)
+        goal = new

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from robosoul_simulation.arms import load_arm
+from robosoul_simulation.bodies import load_arm
 from robosoul_simulation.sim_arm import SimArm
 
 
@@ -62,3 +62,41 @@ def test_target_marker_moves_the_mocap_body(sim):
     sim.set_target_marker(np.array([0.3, 0.1, 0.2]))
     sim.advance(0.02)
     np.testing.assert_allclose(sim.data.site("target").xpos, [0.3, 0.1, 0.2])
+
+
+def test_latency_delays_commands_by_that_much_simulated_time():
+    arm = load_arm("rs-arm4")
+    prompt, late = SimArm(arm), SimArm(arm, latency_s=0.03)
+    goal = arm.rest + 0.2
+    for sim in (prompt, late):
+        sim.reset(arm.rest)
+        sim.command(goal)
+    prompt.advance(0.03)
+    late.advance(0.03)
+    # After 30 ms the prompt arm has moved; the late one has only just received the target.
+    assert np.abs(prompt.joint_positions() - arm.rest).max() > 5e-3
+    np.testing.assert_allclose(late.joint_positions(), arm.rest, atol=1e-6)
+    np.testing.assert_allclose(late.data.ctrl[arm.actuator_ids], goal)
+    # A second command replaces the first only after the latency as well.
+    late.command(goal + 0.1)
+    late.advance(0.02)
+    np.testing.assert_allclose(late.data.ctrl[arm.actuator_ids], goal)
+    late.advance(0.02)
+    np.testing.assert_allclose(late.data.ctrl[arm.actuator_ids], goal + 0.1)
+
+
+def test_a_grasp_scene_keeps_the_arm_joints_where_they_were():
+    from robosoul_simulation.scene import SceneObjects, grasp_scene
+
+    arm = load_arm("gen-s6-4dof-grip")
+    model = grasp_scene(arm)
+    sim = SimArm(arm, model)
+    objects = SceneObjects(model)
+    sim.reset(arm.rest)
+    objects.put(sim.data, np.array([0.4, 0.1, objects.half]), 0.3)
+    sim.advance(0.5)
+    np.testing.assert_allclose(sim.joint_positions(), arm.rest, atol=2e-3)
+    # The box rests on the floor where it was put.
+    np.testing.assert_allclose(objects.position(sim.data), [0.4, 0.1, objects.half], atol=2e-3)
+    with pytest.raises(ValueError, match="does not have the arm's joints"):
+        SimArm(load_arm("rs-arm4"), model)

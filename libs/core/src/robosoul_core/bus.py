@@ -69,6 +69,17 @@ async def connect(config: NatsConfig, name: str, **options: Any) -> Client:
         raise Unavailable(f"cannot reach NATS at {config.url}: {exc or type(exc).__name__}") from None
 
 
+async def key_value(nc: Client, bucket: str, *, timeout: float):
+    """A JetStream KV bucket, created on first use (file storage, latest value only)."""
+    from nats.js.errors import BucketNotFoundError
+
+    js = nc.jetstream(timeout=timeout)
+    try:
+        return await js.key_value(bucket)
+    except BucketNotFoundError:
+        return await js.create_key_value(bucket=bucket, history=1)
+
+
 async def request(
     nc: Client,
     subject: str,

@@ -153,6 +153,30 @@ def validate_joint_state(
     return q, qd
 
 
+MAX_PLAN_LEAD_S = 1.0
+
+
+def validate_planned(planned: session_pb2.PlannedState, emb: robot_pb2.Embodiment) -> tuple[np.ndarray, np.ndarray]:
+    """Check a PlannedState against the embodiment; return positions and velocities."""
+    n = len(emb.joints)
+    if not (math.isfinite(planned.lead_s) and 0 <= planned.lead_s <= MAX_PLAN_LEAD_S):
+        raise InvalidArgument(f"planned.lead_s must be within [0, {MAX_PLAN_LEAD_S}] s, got {planned.lead_s}")
+    if len(planned.positions) != n:
+        raise InvalidArgument(f"planned.positions has {len(planned.positions)} values; expected {n}")
+    if len(planned.velocities) not in (0, n):
+        raise InvalidArgument(f"planned.velocities has {len(planned.velocities)} values; expected 0 or {n}")
+    q = np.asarray(planned.positions, dtype=np.float64)
+    qd = np.asarray(planned.velocities, dtype=np.float64) if planned.velocities else np.zeros(n)
+    if not (np.isfinite(q).all() and np.isfinite(qd).all()):
+        raise InvalidArgument("planned contains a value that is not a finite number")
+    for i, j in enumerate(emb.joints):
+        lo, hi = j.position_limits.min, j.position_limits.max
+        slack = LIMIT_SLACK * (hi - lo)
+        if not lo - slack <= q[i] <= hi + slack:
+            raise InvalidArgument(f"planned.positions[{i}] ({j.name}) = {q[i]:.4g} is outside its limits [{lo:.4g}, {hi:.4g}]")
+    return q, qd
+
+
 def validate_timestamp(msg, field: str, *, now: float, max_skew_s: float) -> float:
     if not msg.HasField("timestamp"):
         raise InvalidArgument(f"{field} is missing: stamp every observation with the time it was measured")
@@ -164,22 +188,68 @@ def validate_timestamp(msg, field: str, *, now: float, max_skew_s: float) -> flo
     return t
 
 
-def validate_goal(goal: session_pb2.Goal) -> None:
+MAX_PATH_WAYPOINTS = 64
+
+
+def _point(v, field: str) -> None:
+    for axis in ("x", "y", "z"):
+        value = getattr(v, axis)
+        _finite(value, f"{field}.{axis}")
+        if abs(value) > MAX_COORDINATE_M:
+            raise InvalidArgument(f"{field}.{axis} = {value} m is beyond ±{MAX_COORDINATE_M} m: positions are in metres")
+
+
+def validate_goal(goal: session_pb2.Goal, embodiment: robot_pb2.Embodiment | None = None) -> None:
+    """Check a goal; with the robot's embodiment, also that this body can pursue it."""
     if len(goal.goal_id) > 128:
         raise InvalidArgument("goal.goal_id is longer than 128 characters")
-    if goal.skill == session_pb2.SKILL_REACH:
-        if not goal.HasField("position"):
-            raise InvalidArgument("goal: REACH needs goal.position (metres, robot base frame)")
-        p = goal.position
-        for axis, v in (("x", p.x), ("y", p.y), ("z", p.z)):
-            _finite(v, f"goal.position.{axis}")
-            if abs(v) > MAX_COORDINATE_M:
-                raise InvalidArgument(f"goal.position.{axis} = {v} m is beyond ±{MAX_COORDINATE_M} m: positions are in metres")
-    elif goal.skill == session_pb2.SKILL_HOLD:
-        if goal.WhichOneof("target") is not None:
-            raise InvalidArgument("goal: HOLD takes no target")
-    else:
-        raise InvalidArgument(f"goal.skill {session_pb2.Skill.Name(goal.skill) if goal.skill in session_pb2.Skill.values() else goal.skill} is not supported; use REACH or HOLD")
+    skill, target = goal.skill, goal.WhichOneof("target")
+    expected = {
+        session_pb2.SKILL_HOLD: (None,),
+        session_pb2.SKILL_REACH: ("position",),
+        session_pb2.SKILL_MOVE_TO_POSE: ("named_pose", "joints"),
+        session_pb2.SKILL_FOLLOW_PATH: ("path",),
+        session_pb2.SKILL_GRASP_AND_PLACE: ("grasp",),
+    }.get(skill)
+    if expected is None:
+        name = session_pb2.Skill.Name(skill) if skill in session_pb2.Skill.values() else str(skill)
+        raise InvalidArgument(f"goal.skill {name} is not supported; use REACH, MOVE_TO_POSE, FOLLOW_PATH, GRASP_AND_PLACE or HOLD")
+    name = session_pb2.Skill.Name(skill)[6:]
+    if target not in expected:
+        wanted = " or ".join(f"goal.{t}" for t in expected if t) or "no target"
+        raise InvalidArgument(f"goal: {name} takes {wanted}" + (f", not goal.{target}" if target else ""))
+    if target == "position":
+        _point(goal.position, "goal.position")
+    elif target == "path":
+        waypoints = goal.path.waypoints
+        if not 1 <= len(waypoints) <= MAX_PATH_WAYPOINTS:
+            raise InvalidArgument(f"goal.path has {len(waypoints)} waypoints; give 1..{MAX_PATH_WAYPOINTS}")
+        for i, w in enumerate(waypoints):
+            _point(w, f"goal.path.waypoints[{i}]")
+        if not (math.isfinite(goal.path.duration_s) and 0 <= goal.path.duration_s <= 600):
+            raise InvalidArgument("goal.path.duration_s must be in [0, 600] seconds (0: the service chooses)")
+    elif target == "grasp":
+        if not (goal.grasp.HasField("object") and goal.grasp.HasField("place")):
+            raise InvalidArgument("goal.grasp needs both object and place positions")
+        _point(goal.grasp.object, "goal.grasp.object")
+        _point(goal.grasp.place, "goal.grasp.place")
+        if embodiment is not None and not any(j.type == robot_pb2.JOINT_TYPE_GRIPPER for j in embodiment.joints):
+            raise InvalidArgument("goal: GRASP_AND_PLACE needs a gripper, and this robot has no GRIPPER joint")
+    elif target == "named_pose":
+        if embodiment is not None and goal.named_pose not in embodiment.named_poses:
+            known = sorted(embodiment.named_poses) or "none registered"
+            raise InvalidArgument(f"goal.named_pose {goal.named_pose!r} is not a pose of this robot (known: {known})")
+    elif target == "joints" and embodiment is not None:
+        n = len(embodiment.joints)
+        if len(goal.joints.positions) != n:
+            raise InvalidArgument(f"goal.joints has {len(goal.joints.positions)} positions; this robot has {n} joints")
+        for i, (value, joint) in enumerate(zip(goal.joints.positions, embodiment.joints, strict=True)):
+            _finite(value, f"goal.joints.positions[{i}]")
+            if not joint.position_limits.min <= value <= joint.position_limits.max:
+                raise InvalidArgument(
+                    f"goal.joints.positions[{i}] ({joint.name}) = {value:.4g} is outside its limits "
+                    f"[{joint.position_limits.min:.4g}, {joint.position_limits.max:.4g}]"
+                )
 
 
 def _camera(emb: robot_pb2.Embodiment, name: str, field: str) -> robot_pb2.CameraSpec:

@@ -64,7 +64,7 @@ async def drive(stack: LocalStack, api_key: str, targets: int, seed: int, tolera
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--policy", type=Path, default=Path("build/policy/rs-arm4/policy.onnx"))
+    p.add_argument("--policy", type=Path, default=Path("build/policy/generalist/policy.onnx"))
     p.add_argument("--work-dir", type=Path, default=Path("build/demo"))
     p.add_argument("--targets", type=int, default=6)
     p.add_argument("--seed", type=int, default=int(time.time()) % 1000)

@@ -4,7 +4,7 @@ Used by `make demo`, the integration tests and the benchmarks. Every process is
 started here and stopped here by PID; a NATS already answering at the given
 URL is reused (and left running), otherwise one is started on a free port.
 
-    with LocalStack(StackConfig(work_dir=Path("build/stack"), policy=Path("build/policy/rs-arm4/policy.onnx"))) as stack:
+    with LocalStack(StackConfig(work_dir=Path("build/stack"), policy=Path("build/policy/generalist/policy.onnx"))) as stack:
         key = stack.create_api_key("acme")
         ...  # RoboSoulClient(stack.gateway_target, key)
 """
@@ -46,6 +46,10 @@ class StackConfig:
     # Triton model instances (each runs one batch at a time).
     triton_instances: int = 1
     motion_replicas: int = 1
+    # The simulation service (model validation, onboarding jobs), with its
+    # settings as ROBOSOUL_SIMULATION_* overrides (e.g. {"DEMO_EPISODES": "50"}).
+    simulation: bool = False
+    simulation_env: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
 
@@ -75,6 +79,7 @@ class LocalStack:
         self.gateway_target = ""
         self.gateway_metrics = ""
         self.motion_metrics: list[str] = []
+        self.model_repo = self.work_dir / "model_repository"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -95,6 +100,8 @@ class LocalStack:
         self._start_triton()
         for i in range(self.config.motion_replicas):
             self.start_motion(i)
+        if self.config.simulation:
+            self.start_simulation()
         self._start_gateway()
 
     def stop(self) -> None:
@@ -134,7 +141,7 @@ class LocalStack:
 
     def _start_triton(self) -> None:
         server_dir = triton_local.prepare_server(self.work_dir.parent / "tritonserver")
-        repo = self.work_dir / "model_repository"
+        repo = self.model_repo = self.work_dir / "model_repository"
         shutil.rmtree(repo, ignore_errors=True)
         kwargs = {}
         if self.config.max_queue_delay_us is not None:
@@ -172,6 +179,24 @@ class LocalStack:
             self.motion_metrics[replica] = url
         else:
             self.motion_metrics.append(url)
+        return proc
+
+    def start_simulation(self) -> ManagedProcess:
+        """The simulation service, publishing into the same model repository Triton serves."""
+        metrics_port = free_port()
+        env = self._service_env("simulation", metrics_port)
+        env.update({
+            "ROBOSOUL_SIMULATION_WORK_DIR": str(self.work_dir / "simulation"),
+            "ROBOSOUL_SIMULATION_MODEL_REPO": str(self.model_repo),
+            "ROBOSOUL_SIMULATION_MODEL_NAME": MODEL_NAME,
+            "ROBOSOUL_SIMULATION_TRITON_URL": self.triton_grpc,
+        })
+        env.update({f"ROBOSOUL_SIMULATION_{k}": v for k, v in self.config.simulation_env.items()})
+        proc = ManagedProcess(
+            "simulation", [sys.executable, "-m", "robosoul_simulation"], env=env, log_dir=self.logs,
+            ready=lambda: _http_ok(f"http://127.0.0.1:{metrics_port}/healthz"),
+        )
+        self.processes["simulation"] = proc.start(timeout=60)
         return proc
 
     def _start_gateway(self) -> None:

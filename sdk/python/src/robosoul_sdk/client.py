@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 import grpc
 
-from robosoul.v1 import robot_pb2, robot_service_pb2, robot_service_pb2_grpc
+from robosoul.v1 import onboarding_pb2, onboarding_pb2_grpc, robot_pb2, robot_service_pb2, robot_service_pb2_grpc
 from robosoul_core.telemetry import inject
 from robosoul_sdk.driver import RobotDriver
 from robosoul_sdk.errors import NotFound, from_grpc
@@ -48,6 +48,7 @@ class RoboSoulClient:
         else:
             self._channel = grpc.aio.insecure_channel(target, options=options)
         self.stub = robot_service_pb2_grpc.RobotServiceStub(self._channel)
+        self.onboarding = onboarding_pb2_grpc.OnboardingServiceStub(self._channel)
 
     async def __aenter__(self) -> RoboSoulClient:
         return self
@@ -123,6 +124,80 @@ class RoboSoulClient:
         """
         reply = await self._call(self.stub.StopRobot, robot_service_pb2.StopRobotRequest(robot_id=robot_id, reason=reason))
         return reply.delivered
+
+    # ------------------------------------------------------------------ onboarding
+
+    async def upload_model(
+        self, robot_id: str, mjcf: str, *, assets: dict[str, bytes] | None = None, end_effector_site: str = "", timeout_s: float = 120.0
+    ) -> onboarding_pb2.ModelReport:
+        """Upload the robot's MJCF (and the mesh/texture files it names); RoboSoul validates it
+        in simulation and keeps it with the robot. Raises InvalidArgument saying what is wrong.
+
+            report = await client.upload_model("arm-1", open("arm.xml").read())
+            print([list(c.joints) for c in report.chains])
+        """
+        model = robot_pb2.SimulationModel(mjcf=mjcf, assets=dict(assets or {}), end_effector_site=end_effector_site)
+        try:
+            return await self.onboarding.UploadModel(
+                onboarding_pb2.UploadModelRequest(robot_id=robot_id, model=model), metadata=self.metadata(), timeout=timeout_s
+            )
+        except grpc.aio.AioRpcError as err:
+            raise from_grpc(err.code(), err.details()) from None
+
+    async def start_onboarding(
+        self,
+        robot_id: str,
+        *,
+        min_success: float = 0.9,
+        demo_episodes: int = 0,
+        eval_episodes: int = 0,
+        skills: Iterable[int] = (),
+        allow_fine_tune: bool = False,
+    ) -> onboarding_pb2.OnboardingJob:
+        """Start adapting the policy to the robot in simulation; returns the queued job.
+
+            job = await client.start_onboarding("arm-1", min_success=0.9)
+        """
+        options = onboarding_pb2.OnboardingOptions(
+            min_success=min_success, demo_episodes=demo_episodes, eval_episodes=eval_episodes,
+            skills=list(skills), allow_fine_tune=allow_fine_tune,
+        )
+        return await self._call(self.onboarding.StartOnboarding, onboarding_pb2.StartOnboardingRequest(robot_id=robot_id, options=options))
+
+    async def get_onboarding(self, job_id: str) -> onboarding_pb2.OnboardingJob:
+        """The job as it is now.
+
+            job = await client.get_onboarding(job_id)
+        """
+        return await self._call(self.onboarding.GetOnboarding, onboarding_pb2.GetOnboardingRequest(job_id=job_id))
+
+    async def watch_onboarding(self, job_id: str, *, timeout_s: float = 3600.0) -> AsyncIterator[onboarding_pb2.OnboardingJob]:
+        """The job now and at every change, until it ends (stage, progress, ETA, report).
+
+            async for job in client.watch_onboarding(job_id):
+                print(job.stage, f"{job.progress:.0%}", job.message)
+        """
+        call = self.onboarding.WatchOnboarding(onboarding_pb2.GetOnboardingRequest(job_id=job_id), metadata=self.metadata(), timeout=timeout_s)
+        try:
+            async for job in call:
+                yield job
+        except grpc.aio.AioRpcError as err:
+            raise from_grpc(err.code(), err.details()) from None
+
+    async def onboard(
+        self, robot_id: str, *, on_progress: Callable[[onboarding_pb2.OnboardingJob], None] | None = None, **options
+    ) -> onboarding_pb2.OnboardingJob:
+        """Start onboarding and wait for its end; `on_progress` sees every update.
+
+            job = await client.onboard("arm-1", on_progress=lambda j: print(f"{j.progress:.0%}"))
+            assert job.state == onboarding_pb2.ONBOARDING_STATE_SUCCEEDED
+        """
+        started = await self.start_onboarding(robot_id, **options)
+        job = started
+        async for job in self.watch_onboarding(started.job_id):
+            if on_progress is not None:
+                on_progress(job)
+        return job
 
     def session(self, robot_id: str, driver: RobotDriver, config: SessionConfig | None = None) -> Session:
         """A control session for one robot, driven by `driver`; run it with `await session.run()`.

@@ -4,7 +4,11 @@
   time the observation it was computed from was taken; steps that went by while
   the chunk travelled are skipped (latency compensation).
 - Blended: a new chunk takes over from the one being executed over `blend_s`
-  seconds, so a replan never makes the arm jump.
+  seconds with a smootherstep weight (zero slope at both ends), so a replan
+  never makes the arm jump, in position or in velocity.
+- Latency-compensated: `planned(t)` tells where the commands will be at a
+  future moment; the SDK sends it with each request so the brain plans the
+  next chunk from there (real-time-chunking style).
 - Safe: every command is clamped into the joint limits and rate-limited to each
   joint's max velocity. If no fresh chunk arrived within `watchdog_s`, or the
   chunk ran out, or a Stop came, the robot holds where it is — it never keeps
@@ -44,6 +48,12 @@ class _Chunk:
 
     def end(self) -> float:
         return self.t0 + (len(self.positions) - 1) * self.step
+
+
+def smootherstep(x: float) -> float:
+    """0 -> 1 with zero first and second derivatives at both ends."""
+    x = min(max(x, 0.0), 1.0)
+    return x * x * x * (x * (6 * x - 15) + 10)
 
 
 class ChunkExecutor:
@@ -124,14 +134,27 @@ class ChunkExecutor:
                 self._chunk = self._previous = None
             target = self._hold_at
         else:
-            target = self._chunk.at(now)
-            alpha = (now - self._installed_at) / self.blend_s if self.blend_s > 0 else 1.0
-            if alpha < 1.0:
-                source = self._blend_from if self._blend_from is not None else (
-                    self._previous.at(now) if self._previous is not None else target
-                )
-                target = (1 - alpha) * source + alpha * target
+            target = self._target(now)
         return Command(self._limit(target, now), holding=bool(reason), reason=reason)
+
+    def _target(self, t: float) -> np.ndarray:
+        """The blended, unclamped chunk target at time t (a chunk is installed)."""
+        target = self._chunk.at(t)
+        alpha = smootherstep((t - self._installed_at) / self.blend_s) if self.blend_s > 0 else 1.0
+        if alpha < 1.0:
+            source = self._blend_from if self._blend_from is not None else (
+                self._previous.at(t) if self._previous is not None else target
+            )
+            target = (1 - alpha) * source + alpha * target
+        return target
+
+    def planned(self, t: float, dt: float = 0.02) -> tuple[np.ndarray, np.ndarray] | None:
+        """Commanded positions and velocities at future time t, if fresh actions reach that far."""
+        if self.stopped or self._chunk is None or self._hold_at is not None or t > self._chunk.end():
+            return None
+        q = np.clip(self._target(t), self.lower, self.upper)
+        q_next = np.clip(self._target(t + dt), self.lower, self.upper)
+        return q, (q_next - q) / dt
 
     def _limit(self, target: np.ndarray, now: float) -> np.ndarray:
         target = np.clip(target, self.lower, self.upper)

@@ -62,6 +62,8 @@ class SessionConfig:
     blend_s: how long a new chunk takes to take over from the current one.
     replan_after_steps: ask for the next chunk once this many steps of the current one have passed.
     request_timeout_s: a chunk request unanswered this long is given up (and retried).
+    latency_compensation: send where the commands will be when the next chunk
+        arrives (one round trip ahead, as measured), so it joins the motion smoothly.
     """
 
     control_rate_hz: float = 0.0
@@ -69,6 +71,7 @@ class SessionConfig:
     blend_s: float = 0.06
     replan_after_steps: float = 8.0
     request_timeout_s: float = 0.5
+    latency_compensation: bool = True
     reconnect_min_s: float = 0.05
     reconnect_max_s: float = 2.0
     client_name: str = "robosoul-sdk"
@@ -145,7 +148,9 @@ class Session:
         self._fatal: RoboSoulError | None = None
         self._goal: session_pb2.Goal | None = None
         self._seq = 0
-        self._pending: dict[int, tuple[float, trace.Span]] = {}
+        # seq -> (monotonic time of the observation, its wall-clock timestamp in ns, span)
+        self._pending: dict[int, tuple[float, int, trace.Span]] = {}
+        self._rtt_estimate: float | None = None
         self._retry_at = 0.0
         self._error_streak = 0
         self._joint_names: list[str] = []
@@ -307,13 +312,16 @@ class Session:
         pending = self._pending.pop(chunk.observation_seq, None)
         if pending is None:
             return  # from before a reconnect or a stop
-        t_obs, span = pending
+        t_obs, obs_wall_ns, span = pending
         now = time.monotonic()
         try:
             if list(chunk.joint_names) != self._joint_names:
                 raise Internal(f"chunk joints {list(chunk.joint_names)} differ from the robot's {self._joint_names}")
             positions = to_numpy(chunk.positions, field="actions.positions", dtypes=(tensor_pb2.DTYPE_FLOAT32,))
-            accepted = self.executor.on_chunk(positions, t0=t_obs, step=chunk.step_period_s, now=now)
+            # Step 0 is due at the chunk's start_time: the observation's instant, or later when
+            # the brain planned from where the robot would be (latency compensation).
+            offset = (chunk.start_time.ToNanoseconds() - obs_wall_ns) * 1e-9 if chunk.HasField("start_time") else 0.0
+            accepted = self.executor.on_chunk(positions, t0=t_obs + min(max(offset, 0.0), 1.0), step=chunk.step_period_s, now=now)
         except RoboSoulError as err:
             span.set_status(trace.Status(trace.StatusCode.ERROR, str(err)))
             span.end()
@@ -324,6 +332,8 @@ class Session:
         span.end()
         self.stats.chunks += 1
         self.stats.chunk_rtt_s.append(now - t_obs)
+        rtt = now - t_obs
+        self._rtt_estimate = rtt if self._rtt_estimate is None else 0.8 * self._rtt_estimate + 0.2 * rtt
         self._error_streak = 0
 
     def _on_error(self, error: session_pb2.Error) -> None:
@@ -331,8 +341,9 @@ class Session:
         self.stats.errors[err.grpc_code.name] += 1
         pending = self._pending.pop(error.observation_seq, None)
         if pending is not None:
-            pending[1].set_status(trace.Status(trace.StatusCode.ERROR, str(err)))
-            pending[1].end()
+            span = pending[-1]
+            span.set_status(trace.Status(trace.StatusCode.ERROR, str(err)))
+            span.end()
             # Back off before asking again (motion may be down): 20 ms doubling to 0.5 s.
             self._error_streak += 1
             self._retry_at = time.monotonic() + min(0.02 * 2 ** (self._error_streak - 1), 0.5)
@@ -340,7 +351,7 @@ class Session:
         self._callback(self.on_error, err)
 
     def _abandon_pending(self, why: str) -> None:
-        for _, span in self._pending.values():
+        for _, _, span in self._pending.values():
             span.set_status(trace.Status(trace.StatusCode.ERROR, why))
             span.end()
         self._pending.clear()
@@ -383,7 +394,7 @@ class Session:
     def _should_request(self, now: float) -> bool:
         if self._call is None or self.executor.stopped or now < self._retry_at:
             return False
-        for seq, (sent, span) in list(self._pending.items()):
+        for seq, (sent, _, span) in list(self._pending.items()):
             if now - sent > self.config.request_timeout_s:
                 span.set_status(trace.Status(trace.StatusCode.ERROR, "timed out"))
                 span.end()
@@ -397,15 +408,21 @@ class Session:
         self._seq += 1
         seq = self._seq
         span = tracer.start_span("sdk.request_actions", kind=trace.SpanKind.CLIENT, attributes={"robosoul.robot_id": self.robot_id, "robosoul.observation_seq": seq})
+        stamp = _now_timestamp()
         state = session_pb2.JointState(
-            timestamp=_now_timestamp(), names=self._joint_names, positions=list(reading.positions),
+            timestamp=stamp, names=self._joint_names, positions=list(reading.positions),
             velocities=list(reading.velocities) if reading.velocities is not None else [],
         )
-        msg = session_pb2.ClientMessage(
-            trace_context=inject(context=trace.set_span_in_context(span)),
-            observation=session_pb2.Observation(seq=seq, joint_state=state, request_actions=True),
-        )
-        self._pending[seq] = (now, span)
+        observation = session_pb2.Observation(seq=seq, joint_state=state, request_actions=True)
+        if self.config.latency_compensation and self._rtt_estimate is not None:
+            lead = min(self._rtt_estimate, 0.5)
+            planned = self.executor.planned(now + lead)
+            if planned is not None:
+                observation.planned.lead_s = lead
+                observation.planned.positions.extend(planned[0].tolist())
+                observation.planned.velocities.extend(planned[1].tolist())
+        msg = session_pb2.ClientMessage(trace_context=inject(context=trace.set_span_in_context(span)), observation=observation)
+        self._pending[seq] = (now, stamp.ToNanoseconds(), span)
         if not await self._write(msg):
             self._pending.pop(seq, None)
             span.end()

@@ -17,10 +17,10 @@ import sys
 
 from robosoul.bus.v1 import control_pb2
 from robosoul_core import bus, subjects
+from robosoul_core.bus import key_value
 from robosoul_core.config import NatsConfig
 from robosoul_core.errors import RoboSoulError
 from robosoul_gateway.auth import ApiKeyStore
-from robosoul_gateway.server import key_value
 
 ROLES = {"operator": control_pb2.ROLE_OPERATOR, "viewer": control_pb2.ROLE_VIEWER}
 

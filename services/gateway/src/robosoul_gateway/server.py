@@ -10,28 +10,22 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client
-from nats.js.errors import BucketNotFoundError
 
-from robosoul.v1 import robot_service_pb2, robot_service_pb2_grpc
+from robosoul.v1 import onboarding_pb2_grpc, robot_service_pb2, robot_service_pb2_grpc
 from robosoul_core import subjects
+from robosoul_core.bus import key_value
+from robosoul_core.jobs import JOBS_BUCKET, JobStore, ensure_stream
+from robosoul_core.registry import RobotRegistry
 from robosoul_core.telemetry import ServiceMetrics
 from robosoul_gateway.auth import ApiKeyStore
 from robosoul_gateway.config import GatewayConfig
-from robosoul_gateway.registry import RobotRegistry
+from robosoul_gateway.onboarding import SERVICE as ONBOARDING_SERVICE
+from robosoul_gateway.onboarding import OnboardingService
 from robosoul_gateway.service import RobotService
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = robot_service_pb2.DESCRIPTOR.services_by_name["RobotService"].full_name
-
-
-async def key_value(nc: Client, bucket: str, *, timeout: float):
-    """The KV bucket, created on first use (file storage, latest value only)."""
-    js = nc.jetstream(timeout=timeout)
-    try:
-        return await js.key_value(bucket)
-    except BucketNotFoundError:
-        return await js.create_key_value(bucket=bucket, history=1)
 
 
 @dataclass
@@ -43,7 +37,7 @@ class Gateway:
 
     async def set_serving(self, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-        for name in ("", SERVICE_NAME):
+        for name in ("", SERVICE_NAME, ONBOARDING_SERVICE):
             await self.health.set(name, status)
 
     async def stop(self, grace: float = 2.0) -> None:
@@ -57,6 +51,12 @@ async def start_gateway(nc: Client, config: GatewayConfig, metrics: ServiceMetri
     registry = RobotRegistry(await key_value(nc, subjects.ROBOTS_BUCKET, timeout=config.kv_timeout_s), timeout_s=config.kv_timeout_s)
     service = RobotService(nc=nc, keys=keys, registry=registry, config=config, metrics=metrics)
     await service.start()
+    js = nc.jetstream(timeout=config.kv_timeout_s)
+    await ensure_stream(js)
+    jobs = JobStore(await key_value(nc, JOBS_BUCKET, timeout=config.kv_timeout_s), js, timeout_s=config.kv_timeout_s)
+    onboarding = OnboardingService(
+        nc=nc, keys=keys, registry=registry, jobs=jobs, config=config, limits=service.limits, metrics=metrics,
+    )
 
     server = grpc.aio.server(
         options=[
@@ -69,9 +69,10 @@ async def start_gateway(nc: Client, config: GatewayConfig, metrics: ServiceMetri
         ]
     )
     robot_service_pb2_grpc.add_RobotServiceServicer_to_server(service, server)
+    onboarding_pb2_grpc.add_OnboardingServiceServicer_to_server(onboarding, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    reflection.enable_server_reflection((SERVICE_NAME, ONBOARDING_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
     if config.tls_cert_file and config.tls_key_file:
         # Read once at start-up, before serving anything: blocking here is harmless.

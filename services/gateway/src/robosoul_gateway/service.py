@@ -4,9 +4,7 @@ and Connect sessions. Errors are translated to gRPC status codes here, once."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import time
 import uuid
 from collections import Counter
 
@@ -21,18 +19,17 @@ from robosoul.v1 import robot_pb2, robot_service_pb2, robot_service_pb2_grpc, se
 from robosoul_core import subjects
 from robosoul_core.errors import (
     Aborted,
-    DeadlineExceeded,
-    Internal,
     InvalidArgument,
     ResourceExhausted,
     RoboSoulError,
     Unavailable,
 )
+from robosoul_core.registry import RobotRegistry
 from robosoul_core.telemetry import ServiceMetrics, extract
 from robosoul_core.validation import Limits, validate_robot
 from robosoul_gateway.auth import ApiKeyStore, Principal, key_from_metadata
 from robosoul_gateway.config import GatewayConfig
-from robosoul_gateway.registry import RobotRegistry
+from robosoul_gateway.rpc import unary_rpc
 from robosoul_gateway.session import Session
 
 log = logging.getLogger(__name__)
@@ -49,37 +46,6 @@ def limits_from(config: GatewayConfig) -> Limits:
     )
 
 
-def _unary(method: str):
-    """Authenticate, trace, measure and translate errors for one unary RPC."""
-
-    def decorate(fn):
-        @functools.wraps(fn)
-        async def wrapper(self: RobotService, request, context: grpc.aio.ServicerContext):
-            started = time.perf_counter()
-            metadata = context.invocation_metadata()
-            error: RoboSoulError | None = None
-            with tracer.start_as_current_span(f"robosoul.v1.RobotService/{method}", context=extract(metadata), kind=trace.SpanKind.SERVER) as span:
-                try:
-                    principal = await self.authenticate(metadata)
-                    span.set_attribute("robosoul.tenant", principal.tenant)
-                    return await fn(self, request, principal)
-                except RoboSoulError as err:
-                    error = err
-                except TimeoutError:
-                    error = DeadlineExceeded("the registry did not answer in time; retry")
-                except Exception:
-                    log.exception("%s failed", method)
-                    error = Internal(f"{method} failed on the server; it has been logged")
-                finally:
-                    self.metrics.observe(method, error.grpc_code.name if error else "OK", time.perf_counter() - started)
-                span.set_status(trace.Status(trace.StatusCode.ERROR, str(error)))
-            await context.abort(error.grpc_code, error.message)
-
-        return wrapper
-
-    return decorate
-
-
 class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
     def __init__(self, *, nc: Client, keys: ApiKeyStore, registry: RobotRegistry, config: GatewayConfig, metrics: ServiceMetrics):
         self.nc = nc
@@ -91,13 +57,17 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
         self.sessions: dict[tuple[str, str], Session] = {}
         self._per_tenant: Counter[str] = Counter()
         self._command_sub = None
+        self._registry_follower: asyncio.Task | None = None
 
     async def start(self) -> None:
         self._command_sub = await self.nc.subscribe(COMMAND_SUBJECT, cb=self._on_command)
+        self._registry_follower = asyncio.create_task(self._follow_registry())
 
     async def stop(self) -> None:
         if self._command_sub is not None:
             await self._command_sub.unsubscribe()
+        if self._registry_follower is not None:
+            self._registry_follower.cancel()
         for session in list(self.sessions.values()):
             session.end(Unavailable("the gateway is shutting down; reconnect"))
 
@@ -106,7 +76,7 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
 
     # ------------------------------------------------------------------ registry
 
-    @_unary("RegisterRobot")
+    @unary_rpc("RegisterRobot")
     async def RegisterRobot(self, request: robot_service_pb2.RegisterRobotRequest, principal: Principal) -> robot_pb2.Robot:
         principal.require_operator("registering a robot")
         if not request.HasField("robot"):
@@ -114,19 +84,19 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
         validate_robot(request.robot, self.limits)
         return await self.registry.create(principal.tenant, request.robot)
 
-    @_unary("GetRobot")
+    @unary_rpc("GetRobot")
     async def GetRobot(self, request: robot_service_pb2.GetRobotRequest, principal: Principal) -> robot_pb2.Robot:
         subjects.check_id(request.robot_id, "robot_id")
         return await self.registry.get(principal.tenant, request.robot_id)
 
-    @_unary("ListRobots")
+    @unary_rpc("ListRobots")
     async def ListRobots(self, request: robot_service_pb2.ListRobotsRequest, principal: Principal) -> robot_service_pb2.ListRobotsResponse:
         if request.page_token:
             subjects.check_id(request.page_token, "page_token")
         robots, token = await self.registry.list(principal.tenant, request.page_size, request.page_token)
         return robot_service_pb2.ListRobotsResponse(robots=robots, next_page_token=token)
 
-    @_unary("DeleteRobot")
+    @unary_rpc("DeleteRobot")
     async def DeleteRobot(self, request: robot_service_pb2.DeleteRobotRequest, principal: Principal) -> robot_service_pb2.DeleteRobotResponse:
         principal.require_operator("deleting a robot")
         subjects.check_id(request.robot_id, "robot_id")
@@ -137,7 +107,7 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
             session.end(Aborted("the robot was deleted"))
         return robot_service_pb2.DeleteRobotResponse()
 
-    @_unary("StopRobot")
+    @unary_rpc("StopRobot")
     async def StopRobot(self, request: robot_service_pb2.StopRobotRequest, principal: Principal) -> robot_service_pb2.StopRobotResponse:
         # Any key of the tenant may stop a robot, read-only ones included: stop always wins.
         subjects.check_id(request.robot_id, "robot_id")
@@ -152,6 +122,25 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
         except Exception:  # no live session anywhere answered
             delivered = False
         return robot_service_pb2.StopRobotResponse(delivered=delivered)
+
+    async def _follow_registry(self) -> None:
+        """Live sessions follow changes to their robot (a new policy, new named poses)."""
+        while True:
+            try:
+                async for tenant, robot_id, robot in self.registry.changes():
+                    session = self.sessions.get((tenant, robot_id))
+                    if session is None or session.ended.is_set():
+                        continue
+                    if robot is None:
+                        session.stop("robot deleted", "gateway")
+                        session.end(Aborted("the robot was deleted"))
+                    else:
+                        session.update_robot(robot)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("lost the registry watch; re-watching", exc_info=True)
+                await asyncio.sleep(1.0)
 
     async def _on_command(self, msg: Msg) -> None:
         parts = msg.subject.split(".")

@@ -21,6 +21,7 @@ from robosoul.bus.v1 import control_pb2, motion_pb2
 from robosoul.v1 import robot_pb2, session_pb2
 from robosoul_core import bus, subjects
 from robosoul_core.errors import (
+    Aborted,
     FailedPrecondition,
     InvalidArgument,
     ResourceExhausted,
@@ -35,6 +36,7 @@ from robosoul_core.validation import (
     validate_depth_frame,
     validate_goal,
     validate_joint_state,
+    validate_planned,
 )
 from robosoul_gateway.auth import Principal
 from robosoul_gateway.config import GatewayConfig
@@ -89,6 +91,7 @@ class Session:
         self.ended = asyncio.Event()
         self.end_status: RoboSoulError | None = None
         self.goal = session_pb2.Goal(skill=session_pb2.SKILL_HOLD)
+        self.goal_set_at = Timestamp()
         self.stopped = False
         self._stop_epoch = 0
         self._last_seq = 0
@@ -150,6 +153,30 @@ class Session:
         self.end_status = status
         self.ended.set()
 
+    def update_robot(self, robot: robot_pb2.Robot) -> None:
+        """The stored robot changed (e.g. onboarding gave it a policy): switch over in place.
+
+        Requests already in flight finish with the old body; the next one uses
+        the new. A changed joint list cannot be switched live: the session ends.
+        """
+        old = self.robot.embodiment
+        if [(j.name, j.type) for j in robot.embodiment.joints] != [(j.name, j.type) for j in old.joints]:
+            self.stop("the robot's joints changed", "gateway")
+            self.end(Aborted("the robot's registered joints changed; reconnect"))
+            return
+        self.robot = robot
+        body = robot_pb2.Embodiment()
+        body.CopyFrom(robot.embodiment)
+        body.ClearField("model")
+        self._policy_body = body
+        if robot.embodiment.embodiment_tag != old.embodiment_tag:
+            ts = Timestamp()
+            ts.GetCurrentTime()
+            self.send(session_pb2.BrainMessage(event=session_pb2.Event(
+                timestamp=ts, kind="policy", message=f"now driven by the policy for {robot.embodiment.embodiment_tag!r}",
+                attributes={"embodiment_tag": robot.embodiment.embodiment_tag},
+            )))
+
     # ------------------------------------------------------------------ commands
 
     def stop(self, reason: str, source: str) -> None:
@@ -161,8 +188,10 @@ class Session:
         self.send(session_pb2.BrainMessage(stop=session_pb2.Stop(reason=reason, source=source, timestamp=ts)))
 
     def set_goal(self, goal: session_pb2.Goal, source: str) -> None:
-        validate_goal(goal)
+        validate_goal(goal, self.robot.embodiment)
         self.goal = goal
+        self.goal_set_at = Timestamp()
+        self.goal_set_at.GetCurrentTime()
         self.stopped = False
         if source != "robot":
             ts = Timestamp()
@@ -230,6 +259,10 @@ class Session:
         emb = self.robot.embodiment
         if kind == "joint_state":
             validate_joint_state(obs.joint_state, emb, now=now, max_skew_s=self._limits.max_clock_skew_s)
+            if obs.HasField("planned"):
+                if not obs.request_actions:
+                    raise InvalidArgument("planned is only meaningful with request_actions")
+                validate_planned(obs.planned, emb)
         else:
             if obs.request_actions:
                 raise InvalidArgument("request_actions is only valid with a joint_state observation")
@@ -248,9 +281,9 @@ class Session:
                 f"{self._in_flight} action requests already in flight; wait for a chunk before asking again"
             )
         self._in_flight += 1
-        self._spawn(self._fetch_chunk(obs, trace_context, self._stop_epoch, self.goal))
+        self._spawn(self._fetch_chunk(obs, trace_context, self._stop_epoch, self.goal, self.goal_set_at))
 
-    async def _fetch_chunk(self, obs: session_pb2.Observation, trace_context: dict[str, str], epoch: int, goal) -> None:
+    async def _fetch_chunk(self, obs: session_pb2.Observation, trace_context: dict[str, str], epoch: int, goal, goal_set_at) -> None:
         started = time.perf_counter()
         code = "OK"
         try:
@@ -260,6 +293,7 @@ class Session:
                 request = motion_pb2.ChunkRequest(
                     tenant=self.tenant, robot_id=self.robot_id, session_id=self.session_id,
                     embodiment=self._policy_body, state=obs.joint_state, goal=goal, observation_seq=obs.seq,
+                    goal_set_at=goal_set_at, planned=obs.planned if obs.HasField("planned") else None,
                 )
                 reply = await bus.request(self._nc, subjects.MOTION_CHUNK, request, motion_pb2.ChunkReply, timeout=self._config.motion_timeout_s)
                 if epoch != self._stop_epoch:

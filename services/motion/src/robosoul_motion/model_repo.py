@@ -1,11 +1,11 @@
 """Build and extend the Triton model repository that serves the motion policy.
 
-    >>> version = publish(repo, Path("build/policy/rs-arm4/policy.onnx"))  # doctest: +SKIP
+    >>> version = publish(repo, Path("build/policy/generalist/policy.onnx"))  # doctest: +SKIP
 
 writes ::
 
     <repo>/robosoul_policy/config.pbtxt
-    <repo>/robosoul_policy/<version>/{model.py, policy.onnx, policy.json}
+    <repo>/robosoul_policy/<version>/{model.py, policy.onnx, policy.json[, policy.pt]}
 
 A version directory is assembled under a hidden staging name inside the model
 directory and renamed into place, so a Triton that polls the repository or is
@@ -193,6 +193,13 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def latest_version_dir(repo_dir: Path, model_name: str = DEFAULT_MODEL_NAME) -> Path | None:
+    """The newest published version's directory (None if nothing is published)."""
+    model_dir = Path(repo_dir) / model_name
+    found = versions(model_dir) if model_dir.exists() else []
+    return model_dir / str(found[-1]) if found else None
+
+
 def publish(
     repo_dir: Path,
     onnx_path: Path,
@@ -239,6 +246,10 @@ def publish(
     try:
         shutil.copyfile(MODEL_FILE, staging / "model.py")
         shutil.copyfile(onnx_path, staging / "policy.onnx")
+        checkpoint = onnx_path.with_name("policy.pt")
+        if checkpoint.exists():
+            # Triton ignores it; onboarding extends the newest version from it.
+            shutil.copyfile(checkpoint, staging / "policy.pt")
         meta = {**meta, "sha256": meta.get("sha256") or _sha256(onnx_path)}
         (staging / "policy.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         staging.chmod(0o755)

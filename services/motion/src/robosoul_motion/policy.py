@@ -10,6 +10,7 @@ import abc
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,9 @@ from robosoul_core.telemetry import inject
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("robosoul.motion")
+
+# An unknown embodiment triggers a table refresh at most this often.
+MISS_REFRESH_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,10 @@ class Policy(abc.ABC):
     @abc.abstractmethod
     def embodiment_index(self, tag: str) -> int:
         """Index of the body's adapter in the model; FailedPrecondition if it has none."""
+
+    async def resolve(self, tag: str) -> int:
+        """Like embodiment_index, but a backend may first look for a newly published body."""
+        return self.embodiment_index(tag)
 
     @abc.abstractmethod
     async def infer(self, state: np.ndarray, goal: np.ndarray, embodiment: np.ndarray) -> PolicyOutput: ...
@@ -80,6 +88,7 @@ class TritonPolicy(Policy):
         self._table: dict[str, int] = {}
         self._refresher: asyncio.Task | None = None
         self._ready = False
+        self._last_refresh = 0.0
 
     async def start(self) -> None:
         import tritonclient.grpc.aio as triton
@@ -100,6 +109,7 @@ class TritonPolicy(Policy):
 
     async def refresh(self) -> None:
         """Re-read the embodiment table from the served model's config."""
+        self._last_refresh = time.monotonic()
         try:
             cfg = await self._client.get_model_config(self._model, as_json=True, client_timeout=max(self._timeout, 2.0))
             raw = cfg["config"].get("parameters", {}).get("embodiments", {}).get("string_value", "{}")
@@ -119,6 +129,13 @@ class TritonPolicy(Policy):
         if not self._ready:
             raise Unavailable(f"the policy model {self._model!r} is not available on Triton at {self._url}")
         return _lookup(self._table, tag)
+
+    async def resolve(self, tag: str) -> int:
+        """An unknown body may have just been onboarded: re-read the table (at most every
+        MISS_REFRESH_S) before refusing, so a robot switches over the moment its policy is live."""
+        if tag and tag not in self._table and time.monotonic() - self._last_refresh > MISS_REFRESH_S:
+            await self.refresh()
+        return self.embodiment_index(tag)
 
     async def infer(self, state: np.ndarray, goal: np.ndarray, embodiment: np.ndarray) -> PolicyOutput:
         import tritonclient.grpc.aio as triton

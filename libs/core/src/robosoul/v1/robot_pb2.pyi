@@ -99,7 +99,14 @@ class SimulationModel(_message.Message):
     def __init__(self, mjcf: _Optional[str] = ..., assets: _Optional[_Mapping[str, bytes]] = ..., end_effector_site: _Optional[str] = ...) -> None: ...
 
 class Embodiment(_message.Message):
-    __slots__ = ("joints", "cameras", "microphone", "speaker", "model", "control_rate_hz", "embodiment_tag")
+    __slots__ = ("joints", "cameras", "microphone", "speaker", "model", "control_rate_hz", "embodiment_tag", "named_poses")
+    class NamedPosesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: JointPositions
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[JointPositions, _Mapping]] = ...) -> None: ...
     JOINTS_FIELD_NUMBER: _ClassVar[int]
     CAMERAS_FIELD_NUMBER: _ClassVar[int]
     MICROPHONE_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +114,7 @@ class Embodiment(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     CONTROL_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     EMBODIMENT_TAG_FIELD_NUMBER: _ClassVar[int]
+    NAMED_POSES_FIELD_NUMBER: _ClassVar[int]
     joints: _containers.RepeatedCompositeFieldContainer[Joint]
     cameras: _containers.RepeatedCompositeFieldContainer[CameraSpec]
     microphone: AudioDeviceSpec
@@ -114,7 +122,14 @@ class Embodiment(_message.Message):
     model: SimulationModel
     control_rate_hz: float
     embodiment_tag: str
-    def __init__(self, joints: _Optional[_Iterable[_Union[Joint, _Mapping]]] = ..., cameras: _Optional[_Iterable[_Union[CameraSpec, _Mapping]]] = ..., microphone: _Optional[_Union[AudioDeviceSpec, _Mapping]] = ..., speaker: _Optional[_Union[AudioDeviceSpec, _Mapping]] = ..., model: _Optional[_Union[SimulationModel, _Mapping]] = ..., control_rate_hz: _Optional[float] = ..., embodiment_tag: _Optional[str] = ...) -> None: ...
+    named_poses: _containers.MessageMap[str, JointPositions]
+    def __init__(self, joints: _Optional[_Iterable[_Union[Joint, _Mapping]]] = ..., cameras: _Optional[_Iterable[_Union[CameraSpec, _Mapping]]] = ..., microphone: _Optional[_Union[AudioDeviceSpec, _Mapping]] = ..., speaker: _Optional[_Union[AudioDeviceSpec, _Mapping]] = ..., model: _Optional[_Union[SimulationModel, _Mapping]] = ..., control_rate_hz: _Optional[float] = ..., embodiment_tag: _Optional[str] = ..., named_poses: _Optional[_Mapping[str, JointPositions]] = ...) -> None: ...
+
+class JointPositions(_message.Message):
+    __slots__ = ("positions",)
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    positions: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, positions: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class Robot(_message.Message):
     __slots__ = ("robot_id", "display_name", "embodiment", "created_at", "labels")

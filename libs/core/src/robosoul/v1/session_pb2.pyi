@@ -21,6 +21,9 @@ class Skill(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SKILL_UNSPECIFIED: _ClassVar[Skill]
     SKILL_HOLD: _ClassVar[Skill]
     SKILL_REACH: _ClassVar[Skill]
+    SKILL_MOVE_TO_POSE: _ClassVar[Skill]
+    SKILL_FOLLOW_PATH: _ClassVar[Skill]
+    SKILL_GRASP_AND_PLACE: _ClassVar[Skill]
 IMAGE_ENCODING_UNSPECIFIED: ImageEncoding
 IMAGE_ENCODING_JPEG: ImageEncoding
 IMAGE_ENCODING_PNG: ImageEncoding
@@ -28,6 +31,9 @@ IMAGE_ENCODING_RGB8: ImageEncoding
 SKILL_UNSPECIFIED: Skill
 SKILL_HOLD: Skill
 SKILL_REACH: Skill
+SKILL_MOVE_TO_POSE: Skill
+SKILL_FOLLOW_PATH: Skill
+SKILL_GRASP_AND_PLACE: Skill
 
 class JointState(_message.Message):
     __slots__ = ("timestamp", "names", "positions", "velocities", "efforts")
@@ -84,30 +90,66 @@ class AudioChunk(_message.Message):
     def __init__(self, timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., device: _Optional[str] = ..., sample_rate_hz: _Optional[int] = ..., samples: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ...) -> None: ...
 
 class Observation(_message.Message):
-    __slots__ = ("seq", "joint_state", "camera_frame", "depth_frame", "audio", "request_actions")
+    __slots__ = ("seq", "joint_state", "camera_frame", "depth_frame", "audio", "request_actions", "planned")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     JOINT_STATE_FIELD_NUMBER: _ClassVar[int]
     CAMERA_FRAME_FIELD_NUMBER: _ClassVar[int]
     DEPTH_FRAME_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_FIELD_NUMBER: _ClassVar[int]
     seq: int
     joint_state: JointState
     camera_frame: CameraFrame
     depth_frame: DepthFrame
     audio: AudioChunk
     request_actions: bool
-    def __init__(self, seq: _Optional[int] = ..., joint_state: _Optional[_Union[JointState, _Mapping]] = ..., camera_frame: _Optional[_Union[CameraFrame, _Mapping]] = ..., depth_frame: _Optional[_Union[DepthFrame, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., request_actions: bool = ...) -> None: ...
+    planned: PlannedState
+    def __init__(self, seq: _Optional[int] = ..., joint_state: _Optional[_Union[JointState, _Mapping]] = ..., camera_frame: _Optional[_Union[CameraFrame, _Mapping]] = ..., depth_frame: _Optional[_Union[DepthFrame, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., request_actions: bool = ..., planned: _Optional[_Union[PlannedState, _Mapping]] = ...) -> None: ...
+
+class PlannedState(_message.Message):
+    __slots__ = ("lead_s", "positions", "velocities")
+    LEAD_S_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    VELOCITIES_FIELD_NUMBER: _ClassVar[int]
+    lead_s: float
+    positions: _containers.RepeatedScalarFieldContainer[float]
+    velocities: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, lead_s: _Optional[float] = ..., positions: _Optional[_Iterable[float]] = ..., velocities: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class Path(_message.Message):
+    __slots__ = ("waypoints", "duration_s")
+    WAYPOINTS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    waypoints: _containers.RepeatedCompositeFieldContainer[_tensor_pb2.Vec3]
+    duration_s: float
+    def __init__(self, waypoints: _Optional[_Iterable[_Union[_tensor_pb2.Vec3, _Mapping]]] = ..., duration_s: _Optional[float] = ...) -> None: ...
+
+class GraspPlace(_message.Message):
+    __slots__ = ("object", "place")
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    PLACE_FIELD_NUMBER: _ClassVar[int]
+    object: _tensor_pb2.Vec3
+    place: _tensor_pb2.Vec3
+    def __init__(self, object: _Optional[_Union[_tensor_pb2.Vec3, _Mapping]] = ..., place: _Optional[_Union[_tensor_pb2.Vec3, _Mapping]] = ...) -> None: ...
 
 class Goal(_message.Message):
-    __slots__ = ("goal_id", "skill", "position")
+    __slots__ = ("goal_id", "skill", "position", "named_pose", "joints", "path", "grasp")
     GOAL_ID_FIELD_NUMBER: _ClassVar[int]
     SKILL_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
+    NAMED_POSE_FIELD_NUMBER: _ClassVar[int]
+    JOINTS_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    GRASP_FIELD_NUMBER: _ClassVar[int]
     goal_id: str
     skill: Skill
     position: _tensor_pb2.Vec3
-    def __init__(self, goal_id: _Optional[str] = ..., skill: _Optional[_Union[Skill, str]] = ..., position: _Optional[_Union[_tensor_pb2.Vec3, _Mapping]] = ...) -> None: ...
+    named_pose: str
+    joints: _robot_pb2.JointPositions
+    path: Path
+    grasp: GraspPlace
+    def __init__(self, goal_id: _Optional[str] = ..., skill: _Optional[_Union[Skill, str]] = ..., position: _Optional[_Union[_tensor_pb2.Vec3, _Mapping]] = ..., named_pose: _Optional[str] = ..., joints: _Optional[_Union[_robot_pb2.JointPositions, _Mapping]] = ..., path: _Optional[_Union[Path, _Mapping]] = ..., grasp: _Optional[_Union[GraspPlace, _Mapping]] = ...) -> None: ...
 
 class SessionOpen(_message.Message):
     __slots__ = ("robot_id", "client_name", "sdk_version")

@@ -12,19 +12,20 @@ from google.protobuf.internal import builder as _builder
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from robosoul.v1 import robot_pb2 as robosoul_dot_v1_dot_robot__pb2
 from robosoul.v1 import session_pb2 as robosoul_dot_v1_dot_session__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1crobosoul/bus/v1/motion.proto\x12\x0frobosoul.bus.v1\x1a\x17robosoul/v1/robot.proto\x1a\x19robosoul/v1/session.proto\"\xd3\x01\n\x0c\x43hunkRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08robot_id\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12+\n\nembodiment\x18\x04 \x01(\x0b\x32\x17.robosoul.v1.Embodiment\x12&\n\x05state\x18\x05 \x01(\x0b\x32\x17.robosoul.v1.JointState\x12\x1f\n\x04goal\x18\x06 \x01(\x0b\x32\x11.robosoul.v1.Goal\x12\x17\n\x0fobservation_seq\x18\x07 \x01(\x04\"5\n\nChunkReply\x12\'\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x18.robosoul.v1.ActionChunkb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1crobosoul/bus/v1/motion.proto\x12\x0frobosoul.bus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17robosoul/v1/robot.proto\x1a\x19robosoul/v1/session.proto\"\xb0\x02\n\x0c\x43hunkRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08robot_id\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12+\n\nembodiment\x18\x04 \x01(\x0b\x32\x17.robosoul.v1.Embodiment\x12&\n\x05state\x18\x05 \x01(\x0b\x32\x17.robosoul.v1.JointState\x12\x1f\n\x04goal\x18\x06 \x01(\x0b\x32\x11.robosoul.v1.Goal\x12\x17\n\x0fobservation_seq\x18\x07 \x01(\x04\x12/\n\x0bgoal_set_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x07planned\x18\t \x01(\x0b\x32\x19.robosoul.v1.PlannedState\"5\n\nChunkReply\x12\'\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x18.robosoul.v1.ActionChunkb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'robosoul.bus.v1.motion_pb2', _globals)
 if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
-  _globals['_CHUNKREQUEST']._serialized_start=102
-  _globals['_CHUNKREQUEST']._serialized_end=313
-  _globals['_CHUNKREPLY']._serialized_start=315
-  _globals['_CHUNKREPLY']._serialized_end=368
+  _globals['_CHUNKREQUEST']._serialized_start=135
+  _globals['_CHUNKREQUEST']._serialized_end=439
+  _globals['_CHUNKREPLY']._serialized_start=441
+  _globals['_CHUNKREPLY']._serialized_end=494
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,8 @@
 """Robots per tenant, in the JetStream KV bucket rs_robots under ``<tenant>.<robot_id>``.
 
+Shared by the gateway (which serves it) and the services that change a robot
+(onboarding assigns its policy). Writers use compare-and-set on the KV revision.
+
 A robot of another tenant is simply not in the caller's key space, so a
 cross-tenant read or drive answers NOT_FOUND: the API never confirms that
 another tenant's robot exists.
@@ -8,12 +11,13 @@ another tenant's robot exists.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
 
 import nats.js.errors
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from robosoul.v1 import robot_pb2
-from robosoul_core.errors import AlreadyExists, InvalidArgument, NotFound
+from robosoul_core.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
 from robosoul_core.subjects import robot_key, tenant_key_filter
 
 MAX_PAGE_SIZE = 100
@@ -47,6 +51,41 @@ class RobotRegistry:
     async def delete(self, tenant: str, robot_id: str) -> None:
         await self.get(tenant, robot_id)
         await asyncio.wait_for(self._kv.delete(robot_key(tenant, robot_id)), self._timeout)
+
+    async def modify(self, tenant: str, robot_id: str, change: Callable[[robot_pb2.Robot], None], *, attempts: int = 5) -> robot_pb2.Robot:
+        """Apply `change` to the stored robot atomically (compare-and-set, retried on a concurrent write)."""
+        key = robot_key(tenant, robot_id)
+        for _ in range(attempts):
+            try:
+                entry = await asyncio.wait_for(self._kv.get(key), self._timeout)
+            except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+                raise NotFound(f"no robot {robot_id!r} in your tenant") from None
+            robot = robot_pb2.Robot.FromString(entry.value)
+            change(robot)
+            try:
+                await asyncio.wait_for(self._kv.update(key, robot.SerializeToString(), last=entry.revision), self._timeout)
+                return robot
+            except nats.js.errors.KeyWrongLastSequenceError:
+                continue
+        raise Unavailable(f"robot {robot_id!r} kept changing under {attempts} attempts to update it; retry")
+
+    async def changes(self) -> AsyncIterator[tuple[str, str, robot_pb2.Robot | None]]:
+        """(tenant, robot_id, robot or None when deleted) for every change from now on."""
+        watcher = await self._kv.watch(">")
+        current_done = False
+        try:
+            while True:
+                entry = await watcher.updates(timeout=None)
+                if entry is None:
+                    current_done = True  # the end of what existed before the watch
+                    continue
+                if not current_done:
+                    continue
+                tenant, _, robot_id = entry.key.partition(".")
+                deleted = entry.operation in ("DEL", "PURGE") or not entry.value
+                yield tenant, robot_id, None if deleted else robot_pb2.Robot.FromString(entry.value)
+        finally:
+            await watcher.stop()
 
     async def list(self, tenant: str, page_size: int = 0, page_token: str = "") -> tuple[list[robot_pb2.Robot], str]:
         """One page of the tenant's robots, ordered by robot_id; the token is the last id returned."""

@@ -1,0 +1,24 @@
+"""The simulation service on the bus: model validation (rs.svc.simulation.validate).
+
+Validation of an untrusted MJCF runs in a child process with a time and memory
+limit (see validate.py), so a hostile upload cannot hang or kill this service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from robosoul.bus.v1 import simulation_pb2
+from robosoul_core.validation import Limits, validate_embodiment
+
+
+class SimulationService:
+    def __init__(self, validate_model, *, limits: Limits | None = None):
+        # validate_model(embodiment) -> ModelReport; raises InvalidArgument. Blocking.
+        self._validate_model = validate_model
+        self._limits = limits or Limits()
+
+    async def validate(self, req: simulation_pb2.ValidateModelRequest, headers=None) -> simulation_pb2.ValidateModelReply:
+        validate_embodiment(req.embodiment, self._limits)  # sizes and paths, before any parsing
+        report = await asyncio.to_thread(self._validate_model, req.embodiment)
+        return simulation_pb2.ValidateModelReply(report=report)
