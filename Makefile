@@ -22,7 +22,7 @@ POLICY_SRC  := $(shell find services/simulation/src services/motion/src/robosoul
 PYTEST_ARGS ?=
 
 help: ## Show this help
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[1m%-17s\033[0m %s\n", $$1, $$2}'
 
 env: $(VENV)/.stamp ## Create or update the project's Python environment (.venv)
 
@@ -67,6 +67,18 @@ test: env policy proto-check ## Run the whole test suite (unit + integration, re
 bench: env policy ## Control-loop benchmark: platform vs raw Triton at 1/10/50 robots
 	$(PY) bench/control_loop.py --policy $(POLICY)
 
+bench-policy: env policy ## Policy inference through Triton at batch 1/8/64 vs onnxruntime in process
+	$(PY) bench/policy_latency.py --policy $(POLICY)
+
+bench-sim: env ## Simulation throughput: parallel service vs raw MuJoCo, 1 and 2 cores
+	$(PY) bench/simulation.py
+
+bench-blending: env policy ## Chunk-boundary jump and jerk: latency-compensated blending vs naive switching
+	$(PY) bench/chunk_blending.py --policy $(POLICY)
+
+bench-onboarding: env policy ## Onboard the three held-out bodies through the platform (about 10 minutes)
+	$(PY) bench/onboarding.py --policy $(POLICY)
+
 lint: env ## Static checks
 	$(PY) -m ruff check .
 
@@ -78,4 +90,4 @@ clean: ## Remove build outputs (keeps the environments)
 distclean: clean ## Remove build outputs and environments
 	rm -rf $(VENV) $(PROTOC_VENV)
 
-.PHONY: help env proto proto-check demos policy demo test bench lint ci clean distclean
+.PHONY: help env proto proto-check demos policy demo test bench bench-policy bench-sim bench-blending bench-onboarding lint ci clean distclean
