@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,7 @@ async def episode(motion: MotionService, arm, emb, target, q0, mode: dict, rng, 
     names = [j.name for j in emb.joints]
     goal = reach(*target)
     commands, switches, inflight, rtt_estimate = [], [], None, None
-    t, k = 1000.0, 0  # a wall-clock-like time base for the timestamps
+    t, k = time.time(), 0  # simulated time, on the wall clock's scale (the service checks clock skew)
     while k * DT < seconds:
         if inflight is not None and t >= inflight[0]:
             arrival, chunk, t_obs = inflight

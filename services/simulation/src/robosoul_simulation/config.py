@@ -26,7 +26,7 @@ class SimulationConfig(EnvConfig):
     validate_timeout_s: float = Field(default=30.0, gt=0, le=600)
 
     # Onboarding defaults (a job's options may override them).
-    demo_episodes: int = Field(default=600, ge=1)
+    demo_episodes: int = Field(default=1500, ge=1)
     eval_episodes: int = Field(default=100, ge=1)
     # Optimiser steps of the new body's adapter (robosoul_motion.training.adapt).
     adapt_steps: int = Field(default=3000, ge=1)
