@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 
 # Triton's python backend embeds the system libpython3.11, so the environment it
-# imports models from must be made by that same interpreter (see FACTS.md).
+# imports models from must be made by that same interpreter (a Triton pitfall found in the design notes).
 PYTHON_BASE ?= $(shell if [ -x /usr/bin/python3.11 ]; then echo /usr/bin/python3.11; else command -v python3.11; fi)
 VENV        := .venv
 PY          := $(VENV)/bin/python
@@ -76,7 +76,7 @@ bench-sim: env ## Simulation throughput: parallel service vs raw MuJoCo, 1 and 2
 bench-blending: env policy ## Chunk-boundary jump and jerk: latency-compensated blending vs naive switching
 	$(PY) bench/chunk_blending.py --policy $(POLICY)
 
-bench-onboarding: env policy ## Onboard the three held-out bodies through the platform (about 10 minutes)
+bench-onboarding: env policy ## Onboard the three held-out bodies through the platform (about 4 minutes)
 	$(PY) bench/onboarding.py --policy $(POLICY)
 
 lint: env ## Static checks

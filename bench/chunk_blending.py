@@ -34,11 +34,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from robosoul.bus.v1 import motion_pb2
 from robosoul.v1 import session_pb2
 from robosoul_core.tensors import to_numpy
+from robosoul_core.validation import joint_limits
 from robosoul_motion.policy import OnnxPolicy
 from robosoul_motion.service import MotionService
 from robosoul_sdk.executor import ChunkExecutor
 from robosoul_sdk.session import reach
-from robosoul_simulation.arms import embodiment_for, load_arm
+from robosoul_simulation.bodies import embodiment_for, load_body
 from robosoul_simulation.sim_arm import SimArm
 
 DT = 0.02
@@ -56,10 +57,7 @@ def stamp(t: float) -> Timestamp:
 async def episode(motion: MotionService, arm, emb, target, q0, mode: dict, rng, latency: tuple[float, float], seconds: float):
     sim = SimArm(arm)
     sim.reset(q0)
-    lo = np.array([j.position_limits.min for j in emb.joints])
-    hi = np.array([j.position_limits.max for j in emb.joints])
-    vmax = np.array([j.max_velocity for j in emb.joints])
-    ex = ChunkExecutor(lo, hi, vmax, watchdog_s=1.0, blend_s=mode["blend"])
+    ex = ChunkExecutor(*joint_limits(emb), watchdog_s=1.0, blend_s=mode["blend"])
     names = [j.name for j in emb.joints]
     goal = reach(*target)
     commands, switches, inflight, rtt_estimate = [], [], None, None
@@ -111,7 +109,8 @@ def boundary_metrics(commands: np.ndarray, switches: list[int]) -> tuple[list[fl
 
 async def run(args) -> dict:
     sidecar = json.loads(args.policy.with_suffix(".json").read_text())
-    arm, emb = load_arm(args.embodiment), embodiment_for(args.embodiment)
+    arm = load_body(args.embodiment)
+    emb = embodiment_for(arm)
     emb.ClearField("model")
     policy = OnnxPolicy(str(args.policy), sidecar["embodiments"])
     await policy.start()

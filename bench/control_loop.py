@@ -1,7 +1,7 @@
 """Control-loop benchmark: SDK -> gateway -> NATS -> motion -> Triton -> SDK, against a
 direct tritonclient call to the same model in the same run (the platform's overhead).
 
-    python bench/control_loop.py --policy build/policy/rs-arm4/policy.onnx
+    python bench/control_loop.py --policy build/policy/generalist/policy.onnx
 
 Three parts, printed as tables:
 1. ping-pong: one robot asks for a chunk as soon as the last one arrived (many samples,
@@ -34,7 +34,7 @@ from robosoul.v1 import session_pb2 as sp
 from robosoul_core import policy_io
 from robosoul_devstack.stack import MODEL_NAME, LocalStack, StackConfig
 from robosoul_sdk import JointReading, RoboSoulClient, RobotDriver, SessionConfig, reach
-from robosoul_simulation.arms import embodiment_for, load_arm
+from robosoul_simulation.bodies import embodiment_for, load_body
 
 TAG = "rs-arm4"
 
@@ -220,7 +220,7 @@ async def register(stack: LocalStack, key: str, n: int) -> list[str]:
 async def run(args, stack: LocalStack) -> dict:
     key = stack.create_api_key("bench")
     robot_ids = await register(stack, key, max(args.robots))
-    arm = load_arm(TAG)
+    arm = load_body(TAG)
     rng = np.random.default_rng(0)
     q0 = arm.rest.tolist()
     targets = [arm.sample_target(rng).tolist() for _ in robot_ids]
@@ -293,7 +293,7 @@ def report(results: dict, args) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--policy", type=Path, default=Path("build/policy/rs-arm4/policy.onnx"))
+    p.add_argument("--policy", type=Path, default=Path("build/policy/generalist/policy.onnx"))
     p.add_argument("--robots", type=int, nargs="+", default=[1, 10, 50])
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--parts", nargs="+", choices=["ping-pong", "control", "saturation"], default=["ping-pong", "control", "saturation"])

@@ -1,7 +1,7 @@
 """Onboarding benchmark: bodies the generalist never saw, onboarded through the platform.
 
     python bench/onboarding.py [--policy build/policy/generalist/policy.onnx]
-        [--bodies gym-pusher novel-s1-6dof novel-s2-7dof] [--demo-episodes 600]
+        [--bodies gym-pusher novel-s1-6dof novel-s2-7dof] [--demo-episodes 0 (service default)]
         [--eval-episodes 100] [--json build/bench/onboarding.json]
 
 Starts the local stack (NATS, Triton serving the generalist, motion, gateway and the

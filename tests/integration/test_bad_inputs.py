@@ -14,7 +14,7 @@ from robosoul.v1 import robot_pb2, robot_service_pb2_grpc
 from robosoul.v1 import robot_service_pb2 as rs
 from robosoul.v1 import session_pb2 as sp
 from robosoul_core.tensors import from_numpy
-from robosoul_simulation.arms import embodiment_for
+from robosoul_simulation.bodies import embodiment_for
 
 ROBOT = "input-checker"
 

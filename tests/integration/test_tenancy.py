@@ -7,7 +7,7 @@ import pytest
 
 from robosoul_sdk import RoboSoulClient, reach
 from robosoul_sdk.errors import NotFound, PermissionDenied
-from robosoul_simulation.arms import embodiment_for
+from robosoul_simulation.bodies import embodiment_for
 from robosoul_simulation.virtual_robot import VirtualRobot
 
 ROBOT = "isolated-arm"

@@ -31,7 +31,7 @@ def reach():
 
 def test_arrays_follow_the_policy_contract_for_every_skill(every_skill):
     arm, data = every_skill
-    demos.check_contract(data)
+    io.check_arrays(data)
     n = data[io.INPUT_STATE].shape[0]
     assert data["episode"].shape == (n,) and data["skill"].shape == (n,)
     assert len(np.unique(data["episode"])) == 8 == int(data["episodes"])
@@ -107,7 +107,7 @@ def test_one_file_for_many_bodies_indexes_them_in_order():
     config = demos.DemoConfig(episodes=2, batch=2, seed=1, randomization=Randomization.off())
     parts = demos.collect_many(["gym-reacher", "rs-arm4"], config)
     data = demos.assemble(parts, config)
-    demos.check_contract(data)
+    io.check_arrays(data)
     assert list(data["embodiment_tags"]) == ["gym-reacher", "rs-arm4"]
     assert list(data["embodiment_dof"]) == [2, 4]
     for index, dof in ((0, 2), (1, 4)):

@@ -186,3 +186,31 @@ async def test_a_worker_restart_mid_job_resumes_it(env):
     final, _ = await until_final(env["jobs"], env["tenant"], job.job_id)
     assert final.state == ob.ONBOARDING_STATE_SUCCEEDED and final.attempts == 2
     assert "demonstrate" not in second_pipeline.calls  # resumed after the finished stage
+
+
+class FlakyRegistry:
+    """The real registry, except that its first `modify` dies (a crash right after publishing)."""
+
+    def __init__(self, registry):
+        self._registry = registry
+        self.failures = 1
+
+    def __getattr__(self, name):
+        return getattr(self._registry, name)
+
+    async def modify(self, *args, **kwargs):
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("worker died after publishing")
+        return await self._registry.modify(*args, **kwargs)
+
+
+async def test_a_job_resumed_after_publishing_does_not_publish_again(env):
+    pipeline = ScriptedPipeline()
+    runner = env["runner"](pipeline, ack_wait_s=1.0, max_deliver=3)
+    runner.registry = FlakyRegistry(env["registry"])
+    await runner.start()
+    job = await env["jobs"].submit(env["tenant"], "newbie", ob.OnboardingOptions())
+    final, _ = await until_final(env["jobs"], env["tenant"], job.job_id)
+    assert final.state == ob.ONBOARDING_STATE_SUCCEEDED and final.attempts == 2
+    assert pipeline.calls.count("publish") == 1 and final.model_version == "robosoul_policy/7"

@@ -25,6 +25,7 @@ from robosoul_core.errors import (
     DeadlineExceeded,
     Internal,
     InvalidArgument,
+    NotFound,
     ResourceExhausted,
     RoboSoulError,
     Unavailable,
@@ -78,6 +79,34 @@ async def key_value(nc: Client, bucket: str, *, timeout: float):
         return await js.key_value(bucket)
     except BucketNotFoundError:
         return await js.create_key_value(bucket=bucket, history=1)
+
+
+async def kv_read(kv, key: str, message_type: type[M], *, timeout: float, missing: str) -> tuple[M, int]:
+    """A protobuf record of a KV bucket and its revision; NotFound(`missing`) if there is none."""
+    import nats.js.errors
+
+    try:
+        entry = await asyncio.wait_for(kv.get(key), timeout)
+    except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+        raise NotFound(missing) from None
+    return message_type.FromString(entry.value), entry.revision
+
+
+async def kv_modify(
+    kv, key: str, message_type: type[M], change: Callable[[M], None], *, timeout: float, missing: str, what: str, attempts: int = 5
+) -> M:
+    """Apply `change` to a protobuf record atomically: compare-and-set, retried on a concurrent write."""
+    import nats.js.errors
+
+    for _ in range(attempts):
+        record, revision = await kv_read(kv, key, message_type, timeout=timeout, missing=missing)
+        change(record)
+        try:
+            await asyncio.wait_for(kv.update(key, record.SerializeToString(), last=revision), timeout)
+            return record
+        except nats.js.errors.KeyWrongLastSequenceError:
+            continue
+    raise Unavailable(f"{what} kept changing under {attempts} attempts to update it; retry")
 
 
 async def request(

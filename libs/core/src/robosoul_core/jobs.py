@@ -15,12 +15,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 
 import nats.js.errors
-from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.api import RetentionPolicy, StreamConfig
 
 from robosoul.bus.v1 import simulation_pb2
 from robosoul.v1 import onboarding_pb2
-from robosoul_core.errors import NotFound, Unavailable
+from robosoul_core import bus
+from robosoul_core.clock import now_timestamp
+from robosoul_core.errors import Unavailable
 from robosoul_core.subjects import check_id, check_tenant
 
 JOBS_BUCKET = "rs_jobs"
@@ -35,12 +36,6 @@ TERMINAL = (
 
 def job_key(tenant: str, job_id: str) -> str:
     return f"{check_tenant(tenant)}.{check_id(job_id, 'job_id')}"
-
-
-def now() -> Timestamp:
-    ts = Timestamp()
-    ts.GetCurrentTime()
-    return ts
 
 
 async def ensure_stream(js) -> None:
@@ -63,7 +58,7 @@ class JobStore:
         job = onboarding_pb2.OnboardingJob(
             job_id=job_id, robot_id=robot_id, state=onboarding_pb2.ONBOARDING_STATE_RUNNING,
             stage=onboarding_pb2.ONBOARDING_STAGE_QUEUED, message="waiting for a simulation worker",
-            created_at=now(), updated_at=now(), options=options,
+            created_at=now_timestamp(), updated_at=now_timestamp(), options=options,
         )
         await asyncio.wait_for(self._kv.create(job_key(tenant, job_id), job.SerializeToString()), self._timeout)
         task = simulation_pb2.OnboardingTask(tenant=tenant, job_id=job_id)
@@ -75,29 +70,23 @@ class JobStore:
         return job
 
     async def get(self, tenant: str, job_id: str) -> onboarding_pb2.OnboardingJob:
-        try:
-            entry = await asyncio.wait_for(self._kv.get(job_key(tenant, job_id)), self._timeout)
-        except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
-            raise NotFound(f"no onboarding job {job_id!r} in your tenant") from None
-        return onboarding_pb2.OnboardingJob.FromString(entry.value)
+        job, _ = await bus.kv_read(
+            self._kv, job_key(tenant, job_id), onboarding_pb2.OnboardingJob, timeout=self._timeout,
+            missing=f"no onboarding job {job_id!r} in your tenant",
+        )
+        return job
 
     async def update(self, tenant: str, job_id: str, change: Callable[[onboarding_pb2.OnboardingJob], None]) -> onboarding_pb2.OnboardingJob:
-        """Compare-and-set `change` on the job record."""
-        key = job_key(tenant, job_id)
-        for _ in range(10):
-            try:
-                entry = await asyncio.wait_for(self._kv.get(key), self._timeout)
-            except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
-                raise NotFound(f"no onboarding job {job_id!r}") from None
-            job = onboarding_pb2.OnboardingJob.FromString(entry.value)
+        """Compare-and-set `change` on the job record (its updated_at set too)."""
+
+        def stamped(job: onboarding_pb2.OnboardingJob) -> None:
             change(job)
-            job.updated_at.CopyFrom(now())
-            try:
-                await asyncio.wait_for(self._kv.update(key, job.SerializeToString(), last=entry.revision), self._timeout)
-                return job
-            except nats.js.errors.KeyWrongLastSequenceError:
-                continue
-        raise Unavailable(f"job {job_id} kept changing under concurrent updates")
+            job.updated_at.CopyFrom(now_timestamp())
+
+        return await bus.kv_modify(
+            self._kv, job_key(tenant, job_id), onboarding_pb2.OnboardingJob, stamped, timeout=self._timeout,
+            missing=f"no onboarding job {job_id!r}", what=f"job {job_id}", attempts=10,
+        )
 
     async def watch(self, tenant: str, job_id: str) -> AsyncIterator[onboarding_pb2.OnboardingJob]:
         """The job now, then at every change, until it has ended."""

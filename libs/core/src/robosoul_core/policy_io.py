@@ -65,6 +65,28 @@ KIN_KNOWN = 10 * MAX_DOF + 3
 KIN_DIM = KIN_KNOWN + 1
 
 
+def check_arrays(data: dict[str, np.ndarray]) -> int:
+    """The sample count of demonstration-style arrays (state, goal, embodiment, actions);
+    ValueError saying which array is missing, misshapen or not finite."""
+    state = data.get(INPUT_STATE)
+    n = state.shape[0] if state is not None and state.ndim else 0
+    want = {
+        INPUT_STATE: ((n, STATE_DIM), np.float32),
+        INPUT_GOAL: ((n, GOAL_DIM), np.float32),
+        INPUT_EMBODIMENT: ((n, 1), np.int64),
+        OUTPUT_ACTIONS: ((n, HORIZON, MAX_DOF), np.float32),
+    }
+    for key, (shape, dtype) in want.items():
+        if key not in data:
+            raise ValueError(f"no array {key!r} (has {sorted(data)})")
+        got = data[key]
+        if got.shape != shape or got.dtype != dtype:
+            raise ValueError(f"{key!r} is {got.dtype}{list(got.shape)}, the policy contract needs {np.dtype(dtype)}{list(shape)}")
+        if not np.isfinite(got).all():
+            raise ValueError(f"{key!r} holds NaN or infinite values")
+    return n
+
+
 def pack_kinematics(
     axes: np.ndarray, points: np.ndarray, slide: np.ndarray, q0: np.ndarray, columns: np.ndarray, ee: np.ndarray
 ) -> np.ndarray:

@@ -14,10 +14,11 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import nats.js.errors
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from robosoul.v1 import robot_pb2
-from robosoul_core.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
+from robosoul_core import bus
+from robosoul_core.clock import now_timestamp
+from robosoul_core.errors import AlreadyExists, InvalidArgument
 from robosoul_core.subjects import robot_key, tenant_key_filter
 
 MAX_PAGE_SIZE = 100
@@ -32,9 +33,7 @@ class RobotRegistry:
     async def create(self, tenant: str, robot: robot_pb2.Robot) -> robot_pb2.Robot:
         stored = robot_pb2.Robot()
         stored.CopyFrom(robot)
-        created = Timestamp()
-        created.GetCurrentTime()
-        stored.created_at.CopyFrom(created)
+        stored.created_at.CopyFrom(now_timestamp())
         try:
             await asyncio.wait_for(self._kv.create(robot_key(tenant, robot.robot_id), stored.SerializeToString()), self._timeout)
         except nats.js.errors.KeyWrongLastSequenceError:
@@ -42,11 +41,10 @@ class RobotRegistry:
         return stored
 
     async def get(self, tenant: str, robot_id: str) -> robot_pb2.Robot:
-        try:
-            entry = await asyncio.wait_for(self._kv.get(robot_key(tenant, robot_id)), self._timeout)
-        except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
-            raise NotFound(f"no robot {robot_id!r} in your tenant") from None
-        return robot_pb2.Robot.FromString(entry.value)
+        robot, _ = await bus.kv_read(
+            self._kv, robot_key(tenant, robot_id), robot_pb2.Robot, timeout=self._timeout, missing=f"no robot {robot_id!r} in your tenant"
+        )
+        return robot
 
     async def delete(self, tenant: str, robot_id: str) -> None:
         await self.get(tenant, robot_id)
@@ -54,20 +52,10 @@ class RobotRegistry:
 
     async def modify(self, tenant: str, robot_id: str, change: Callable[[robot_pb2.Robot], None], *, attempts: int = 5) -> robot_pb2.Robot:
         """Apply `change` to the stored robot atomically (compare-and-set, retried on a concurrent write)."""
-        key = robot_key(tenant, robot_id)
-        for _ in range(attempts):
-            try:
-                entry = await asyncio.wait_for(self._kv.get(key), self._timeout)
-            except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
-                raise NotFound(f"no robot {robot_id!r} in your tenant") from None
-            robot = robot_pb2.Robot.FromString(entry.value)
-            change(robot)
-            try:
-                await asyncio.wait_for(self._kv.update(key, robot.SerializeToString(), last=entry.revision), self._timeout)
-                return robot
-            except nats.js.errors.KeyWrongLastSequenceError:
-                continue
-        raise Unavailable(f"robot {robot_id!r} kept changing under {attempts} attempts to update it; retry")
+        return await bus.kv_modify(
+            self._kv, robot_key(tenant, robot_id), robot_pb2.Robot, change, timeout=self._timeout,
+            missing=f"no robot {robot_id!r} in your tenant", what=f"robot {robot_id!r}", attempts=attempts,
+        )
 
     async def changes(self) -> AsyncIterator[tuple[str, str, robot_pb2.Robot | None]]:
         """(tenant, robot_id, robot or None when deleted) for every change from now on."""

@@ -40,6 +40,14 @@ class Limits:
     max_clock_skew_s: float = 10.0
 
 
+def joint_limits(emb: robot_pb2.Embodiment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Position lower and upper limits and speed limits, in the embodiment's joint order."""
+    lo = np.array([j.position_limits.min for j in emb.joints])
+    hi = np.array([j.position_limits.max for j in emb.joints])
+    vmax = np.array([j.max_velocity for j in emb.joints])
+    return lo, hi, vmax
+
+
 def _finite(value: float, field: str) -> float:
     if not math.isfinite(value):
         raise InvalidArgument(f"{field} must be a finite number, got {value}")

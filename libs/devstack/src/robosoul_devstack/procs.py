@@ -7,6 +7,7 @@ id (SIGTERM, then SIGKILL after a grace period), never by name.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -144,3 +145,14 @@ class ManagedProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def start_nats_server(store: Path, *, log_dir: Path, name: str = "nats") -> tuple[ManagedProcess, str]:
+    """A private nats-server with JetStream (data in `store`) on a free loopback port, and its URL."""
+    port = free_port()
+    nats_server = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    proc = ManagedProcess(
+        name, [nats_server, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
+        log_dir=log_dir, ready=lambda: port_open("127.0.0.1", port),
+    ).start(timeout=20)
+    return proc, f"nats://127.0.0.1:{port}"

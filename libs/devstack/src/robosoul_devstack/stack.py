@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from robosoul_core.config import NatsConfig
-from robosoul_devstack.procs import ManagedProcess, free_port, free_ports, port_open
+from robosoul_devstack.procs import ManagedProcess, free_port, free_ports, port_open, start_nats_server
 from robosoul_motion import model_repo, triton_local
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "robosoul_policy"
+MODEL_NAME = model_repo.DEFAULT_MODEL_NAME
 
 
 @dataclass
@@ -128,16 +128,9 @@ class LocalStack:
             self.nats_url = url
             log.info("using the NATS at %s", url)
             return
-        port = free_port()
         store = self.work_dir / "nats"
         shutil.rmtree(store, ignore_errors=True)
-        nats_server = shutil.which("nats-server") or "/usr/sbin/nats-server"
-        proc = ManagedProcess(
-            "nats", [nats_server, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
-            log_dir=self.logs, ready=lambda: port_open("127.0.0.1", port),
-        )
-        self.processes["nats"] = proc.start(timeout=20)
-        self.nats_url = f"nats://127.0.0.1:{port}"
+        self.processes["nats"], self.nats_url = start_nats_server(store, log_dir=self.logs, name="nats")
 
     def _start_triton(self) -> None:
         server_dir = triton_local.prepare_server(self.work_dir.parent / "tritonserver")
@@ -226,9 +219,6 @@ class LocalStack:
                 await nc.close()
 
         return asyncio.run(create()) if not _in_loop() else _run_in_thread(create)
-
-    def log_tail(self, name: str, lines: int = 40) -> str:
-        return self.processes[name].tail(lines) if name in self.processes else ""
 
 
 def _in_loop() -> bool:

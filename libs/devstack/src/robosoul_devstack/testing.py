@@ -6,29 +6,18 @@ test session (like nats.py's own suite) and stops it by PID afterwards.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from robosoul_devstack.procs import ManagedProcess, free_port, port_open
-
-
-def start_nats(work_dir: Path) -> tuple[ManagedProcess, str]:
-    port = free_port()
-    nats_server = shutil.which("nats-server") or "/usr/sbin/nats-server"
-    proc = ManagedProcess(
-        f"nats-{port}", [nats_server, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(work_dir / f"js-{port}")],
-        log_dir=work_dir, ready=lambda: port_open("127.0.0.1", port),
-    ).start(timeout=20)
-    return proc, f"nats://127.0.0.1:{port}"
+from robosoul_devstack.procs import start_nats_server
 
 
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory) -> Iterator[str]:
     """URL of a private NATS server (JetStream on) for the whole test session."""
-    proc, url = start_nats(tmp_path_factory.mktemp("nats"))
+    work_dir = tmp_path_factory.mktemp("nats")
+    proc, url = start_nats_server(work_dir / "js", log_dir=work_dir)
     yield url
     proc.stop()
 

@@ -63,9 +63,9 @@ class RoboSoulClient:
         """Call metadata: the API key plus the current trace context."""
         return (("authorization", f"Bearer {self._api_key}"), *inject().items())
 
-    async def _call(self, method, request):
+    async def _call(self, method, request, *, timeout_s: float | None = None):
         try:
-            return await method(request, metadata=self.metadata(), timeout=self.timeout_s)
+            return await method(request, metadata=self.metadata(), timeout=timeout_s or self.timeout_s)
         except grpc.aio.AioRpcError as err:
             raise from_grpc(err.code(), err.details()) from None
 
@@ -137,12 +137,8 @@ class RoboSoulClient:
             print([list(c.joints) for c in report.chains])
         """
         model = robot_pb2.SimulationModel(mjcf=mjcf, assets=dict(assets or {}), end_effector_site=end_effector_site)
-        try:
-            return await self.onboarding.UploadModel(
-                onboarding_pb2.UploadModelRequest(robot_id=robot_id, model=model), metadata=self.metadata(), timeout=timeout_s
-            )
-        except grpc.aio.AioRpcError as err:
-            raise from_grpc(err.code(), err.details()) from None
+        request = onboarding_pb2.UploadModelRequest(robot_id=robot_id, model=model)
+        return await self._call(self.onboarding.UploadModel, request, timeout_s=timeout_s)
 
     async def start_onboarding(
         self,

@@ -2,8 +2,10 @@
 
 One `Session` runs two tasks: the connection (Connect stream, reconnecting with
 backoff) and the control loop (read joints -> command -> maybe ask for a new
-chunk, at the robot's control rate). The control loop never waits on the
-network: if actions stop coming, the executor's watchdog makes the robot hold.
+chunk, at the robot's control rate). The control loop never waits for the
+brain's answer (it only hands the request to the stream, which can stall under
+gRPC flow control): if actions stop coming, the executor's watchdog makes the
+robot hold.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 import numpy as np
-from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import trace
 
 from robosoul.v1 import robot_pb2, session_pb2, tensor_pb2
+from robosoul_core.clock import now_timestamp
 from robosoul_core.errors import Internal, RoboSoulError
 from robosoul_core.telemetry import inject
 from robosoul_core.tensors import to_numpy
+from robosoul_core.validation import joint_limits
 from robosoul_sdk.driver import JointReading, RobotDriver
 from robosoul_sdk.errors import from_grpc, from_grpc_int
 from robosoul_sdk.executor import ChunkExecutor
@@ -108,12 +111,6 @@ _FATAL = (
 
 async def _maybe_await(value):
     return await value if inspect.isawaitable(value) else value
-
-
-def _now_timestamp() -> Timestamp:
-    ts = Timestamp()
-    ts.GetCurrentTime()
-    return ts
 
 
 class Session:
@@ -273,11 +270,9 @@ class Session:
         self.session_id = started.session_id
         if self.robot is None:
             self.robot = started.robot
-            joints = started.robot.embodiment.joints
-            self._joint_names = [j.name for j in joints]
+            self._joint_names = [j.name for j in started.robot.embodiment.joints]
             self.executor = ChunkExecutor(
-                [j.position_limits.min for j in joints], [j.position_limits.max for j in joints],
-                [j.max_velocity for j in joints], watchdog_s=self.config.watchdog_s, blend_s=self.config.blend_s,
+                *joint_limits(started.robot.embodiment), watchdog_s=self.config.watchdog_s, blend_s=self.config.blend_s,
             )
 
     async def _write(self, msg: session_pb2.ClientMessage) -> bool:
@@ -408,7 +403,7 @@ class Session:
         self._seq += 1
         seq = self._seq
         span = tracer.start_span("sdk.request_actions", kind=trace.SpanKind.CLIENT, attributes={"robosoul.robot_id": self.robot_id, "robosoul.observation_seq": seq})
-        stamp = _now_timestamp()
+        stamp = now_timestamp()
         state = session_pb2.JointState(
             timestamp=stamp, names=self._joint_names, positions=list(reading.positions),
             velocities=list(reading.velocities) if reading.velocities is not None else [],

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import nats.js.errors
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from robosoul.bus.v1 import control_pb2
+from robosoul_core.clock import now_timestamp
 from robosoul_core.errors import NotFound, PermissionDenied, Unauthenticated
 from robosoul_core.subjects import check_tenant
 
@@ -79,8 +79,7 @@ class ApiKeyStore:
         if role not in (control_pb2.ROLE_OPERATOR, control_pb2.ROLE_VIEWER):
             raise ValueError(f"unknown role {role}")
         key_id, secret, salt = secrets.token_hex(8), secrets.token_urlsafe(32), secrets.token_bytes(16)
-        created = Timestamp()
-        created.GetCurrentTime()
+        created = now_timestamp()
         record = control_pb2.ApiKeyRecord(
             key_id=key_id, tenant=tenant, role=role, salt=salt, secret_hash=hash_secret(salt, secret),
             algorithm=ALGORITHM, created_at=created, description=description[:200],
@@ -109,6 +108,10 @@ class ApiKeyStore:
             return []
         records = [await self.get(k) for k in keys]
         return [r for r in records if tenant is None or r.tenant == tenant]
+
+    async def authenticate_metadata(self, metadata) -> Principal:
+        """The caller of a gRPC call, from its `authorization` metadata."""
+        return await self.authenticate(key_from_metadata(metadata))
 
     async def authenticate(self, api_key: str) -> Principal:
         key_id, secret = parse_key(api_key)

@@ -19,7 +19,7 @@ from robosoul_core.jobs import JobStore
 from robosoul_core.registry import RobotRegistry
 from robosoul_core.telemetry import ServiceMetrics
 from robosoul_core.validation import Limits, validate_embodiment
-from robosoul_gateway.auth import ApiKeyStore, Principal, key_from_metadata
+from robosoul_gateway.auth import ApiKeyStore, Principal
 from robosoul_gateway.config import GatewayConfig
 from robosoul_gateway.rpc import unary_rpc
 
@@ -46,9 +46,6 @@ class OnboardingService(onboarding_pb2_grpc.OnboardingServiceServicer):
         self.config = config
         self.limits = limits
         self.metrics = metrics
-
-    async def authenticate(self, metadata) -> Principal:
-        return await self.keys.authenticate(key_from_metadata(metadata))
 
     @unary_rpc("UploadModel", SERVICE)
     async def UploadModel(self, request: onboarding_pb2.UploadModelRequest, principal: Principal) -> onboarding_pb2.ModelReport:
@@ -86,7 +83,7 @@ class OnboardingService(onboarding_pb2_grpc.OnboardingServiceServicer):
 
     async def WatchOnboarding(self, request: onboarding_pb2.GetOnboardingRequest, context: grpc.aio.ServicerContext):
         try:
-            principal = await self.authenticate(context.invocation_metadata())
+            principal = await self.keys.authenticate_metadata(context.invocation_metadata())
             subjects.check_id(request.job_id, "job_id")
             async for job in self.jobs.watch(principal.tenant, request.job_id):
                 yield job

@@ -28,7 +28,7 @@ def unary_rpc(method: str, service: str = "robosoul.v1.RobotService"):
             error: RoboSoulError | None = None
             with tracer.start_as_current_span(f"{service}/{method}", context=extract(metadata), kind=trace.SpanKind.SERVER) as span:
                 try:
-                    principal = await self.authenticate(metadata)
+                    principal = await self.keys.authenticate_metadata(metadata)
                     span.set_attribute("robosoul.tenant", principal.tenant)
                     return await fn(self, request, principal)
                 except RoboSoulError as err:

@@ -27,7 +27,7 @@ from robosoul_core.errors import (
 from robosoul_core.registry import RobotRegistry
 from robosoul_core.telemetry import ServiceMetrics, extract
 from robosoul_core.validation import Limits, validate_robot
-from robosoul_gateway.auth import ApiKeyStore, Principal, key_from_metadata
+from robosoul_gateway.auth import ApiKeyStore, Principal
 from robosoul_gateway.config import GatewayConfig
 from robosoul_gateway.rpc import unary_rpc
 from robosoul_gateway.session import Session
@@ -70,9 +70,6 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
             self._registry_follower.cancel()
         for session in list(self.sessions.values()):
             session.end(Unavailable("the gateway is shutting down; reconnect"))
-
-    async def authenticate(self, metadata) -> Principal:
-        return await self.keys.authenticate(key_from_metadata(metadata))
 
     # ------------------------------------------------------------------ registry
 
@@ -162,7 +159,7 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
         metadata = context.invocation_metadata()
         try:
             with tracer.start_as_current_span("robosoul.v1.RobotService/Connect", context=extract(metadata), kind=trace.SpanKind.SERVER):
-                principal = await self.authenticate(metadata)
+                principal = await self.keys.authenticate_metadata(metadata)
                 principal.require_operator("connecting a robot")
                 opening = await self._read_open(request_iterator)
                 subjects.check_id(opening.robot_id, "open.robot_id")

@@ -3,7 +3,8 @@ for action chunks, forwards sensor data to the bus, and delivers what the brain
 sends back (chunks, stops, goals, speech, events).
 
 Per-message problems are answered in-stream with an Error and the session goes
-on; only authentication, the opening handshake and supersession end it.
+on; only authentication, the opening handshake, supersession, the robot's deletion,
+a change of its joints and the gateway's shutdown end it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from opentelemetry import trace
 from robosoul.bus.v1 import control_pb2, motion_pb2
 from robosoul.v1 import robot_pb2, session_pb2
 from robosoul_core import bus, subjects
+from robosoul_core.clock import now_timestamp
 from robosoul_core.errors import (
     Aborted,
     FailedPrecondition,
@@ -134,12 +136,14 @@ class Session:
         self.send(session_pb2.BrainMessage(error=session_pb2.Error(code=grpc_code_int(err.grpc_code), message=err.message, observation_seq=seq)))
 
     def started_message(self) -> session_pb2.BrainMessage:
-        now = Timestamp()
-        now.GetCurrentTime()
+        now = now_timestamp()
+        robot = robot_pb2.Robot()
+        robot.CopyFrom(self.robot)
+        robot.embodiment.ClearField("model")  # the robot has its own MJCF; don't resend it on every connect
         return session_pb2.BrainMessage(
             started=session_pb2.SessionStarted(
                 session_id=self.session_id,
-                robot=self.robot,
+                robot=robot,
                 server_time=now,
                 limits=session_pb2.SessionLimits(
                     max_message_bytes=self._config.max_message_bytes,
@@ -170,8 +174,7 @@ class Session:
         body.ClearField("model")
         self._policy_body = body
         if robot.embodiment.embodiment_tag != old.embodiment_tag:
-            ts = Timestamp()
-            ts.GetCurrentTime()
+            ts = now_timestamp()
             self.send(session_pb2.BrainMessage(event=session_pb2.Event(
                 timestamp=ts, kind="policy", message=f"now driven by the policy for {robot.embodiment.embodiment_tag!r}",
                 attributes={"embodiment_tag": robot.embodiment.embodiment_tag},
@@ -183,21 +186,16 @@ class Session:
         """Stop always wins: chunks requested before it are discarded when they arrive."""
         self.stopped = True
         self._stop_epoch += 1
-        ts = Timestamp()
-        ts.GetCurrentTime()
-        self.send(session_pb2.BrainMessage(stop=session_pb2.Stop(reason=reason, source=source, timestamp=ts)))
+        self.send(session_pb2.BrainMessage(stop=session_pb2.Stop(reason=reason, source=source, timestamp=now_timestamp())))
 
     def set_goal(self, goal: session_pb2.Goal, source: str) -> None:
         validate_goal(goal, self.robot.embodiment)
         self.goal = goal
-        self.goal_set_at = Timestamp()
-        self.goal_set_at.GetCurrentTime()
+        self.goal_set_at = now_timestamp()
         self.stopped = False
         if source != "robot":
-            ts = Timestamp()
-            ts.GetCurrentTime()
             self.send(session_pb2.BrainMessage(event=session_pb2.Event(
-                timestamp=ts, kind="goal", message=f"new goal from {source}",
+                timestamp=self.goal_set_at, kind="goal", message=f"new goal from {source}",
                 attributes={"goal_id": goal.goal_id, "skill": session_pb2.Skill.Name(goal.skill)},
             )))
 
@@ -229,8 +227,7 @@ class Session:
             elif kind == "resume":
                 self.stopped = False
             elif kind == "ping":
-                now = Timestamp()
-                now.GetCurrentTime()
+                now = now_timestamp()
                 self.send(session_pb2.BrainMessage(pong=session_pb2.Pong(nonce=msg.ping.nonce, server_time=now)))
             elif kind == "open":
                 raise InvalidArgument("SessionOpen was already received; send it only as the first message")

@@ -55,7 +55,7 @@ class PolicyPackageError(InvalidArgument):
     """The ONNX file or its sidecar does not fit the policy contract."""
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -80,7 +80,7 @@ def load_sidecar(onnx_path: Path, sidecar_path: Path | None = None) -> dict:
     for key, expected in (("horizon", io.HORIZON), ("max_dof", io.MAX_DOF), ("step_s", io.STEP_S)):
         if key in meta and meta[key] != expected:
             raise PolicyPackageError(f"{sidecar_path}: {key}={meta[key]} but the serving contract has {expected}")
-    if "sha256" in meta and meta["sha256"] != _sha256(Path(onnx_path)):
+    if "sha256" in meta and meta["sha256"] != sha256_file(Path(onnx_path)):
         raise PolicyPackageError(f"{sidecar_path}: sha256 does not match {onnx_path} (a stale or mixed export)")
     return meta
 
@@ -182,7 +182,7 @@ def versions(model_dir: Path) -> list[int]:
     return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit() and not p.name.startswith("0"))
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -250,7 +250,7 @@ def publish(
         if checkpoint.exists():
             # Triton ignores it; onboarding extends the newest version from it.
             shutil.copyfile(checkpoint, staging / "policy.pt")
-        meta = {**meta, "sha256": meta.get("sha256") or _sha256(onnx_path)}
+        meta = {**meta, "sha256": meta.get("sha256") or sha256_file(onnx_path)}
         (staging / "policy.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         staging.chmod(0o755)
         # rename() refuses a non-empty target, so two racing publishers cannot both win.
@@ -258,7 +258,7 @@ def publish(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _write_atomic(model_dir / "config.pbtxt", config)
+    write_atomic(model_dir / "config.pbtxt", config)
     return version
 
 

@@ -7,16 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from robosoul.v1 import robot_pb2
-
-
-def joint_limits(emb: robot_pb2.Embodiment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lo = np.array([j.position_limits.min for j in emb.joints])
-    hi = np.array([j.position_limits.max for j in emb.joints])
-    vmax = np.array([j.max_velocity for j in emb.joints])
-    return lo, hi, vmax
-
-
 # A position servo's target leads the measured position by its lag times the
 # speed, so step 0 of a good plan is already ahead of the observed pose; allow
 # that lead (in control steps at full speed) before rate-limiting the rest.

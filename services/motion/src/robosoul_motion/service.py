@@ -6,19 +6,16 @@ import time
 
 import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
-from opentelemetry import trace
 
 from robosoul.bus.v1 import motion_pb2
 from robosoul.v1 import session_pb2
 from robosoul_core import policy_io
 from robosoul_core.errors import InvalidArgument
 from robosoul_core.tensors import from_numpy
-from robosoul_core.validation import validate_goal, validate_joint_state, validate_planned
+from robosoul_core.validation import joint_limits, validate_goal, validate_joint_state, validate_planned
 from robosoul_motion.goals import goal_vector
 from robosoul_motion.policy import Policy
-from robosoul_motion.safety import enforce_limits, joint_limits
-
-tracer = trace.get_tracer("robosoul.motion")
+from robosoul_motion.safety import enforce_limits
 
 
 class MotionService:

@@ -233,8 +233,6 @@ class Arm:
         self.target_hi = self.upper - TARGET_MARGIN_SHARE * span
         if self.gripper is not None:
             self.start_lo[self.gripper], self.start_hi[self.gripper] = self.lower[self.gripper], self.upper[self.gripper]
-        target_body = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, TARGET_BODY)
-        self.target_mocap = int(m.body_mocapid[target_body]) if target_body >= 0 else -1
         self.kinematics = Kinematics(self)
         self.workspace = self._workspace()
 
@@ -547,7 +545,7 @@ def generated_tag(family: str, seed: int, dof: int, gripper: bool) -> str:
 
 
 def training_bodies() -> list[str]:
-    """Tags of the bodies the generalist policy trains on (embodiment index = position)."""
+    """Tags of the bodies the generalist policy trains on (its table numbers them by tag: see policy.json)."""
     return ["rs-arm4", "gym-reacher", *(generated_tag("gen", s, d, g) for s, d, g in TRAINING_GENERATED)]
 
 

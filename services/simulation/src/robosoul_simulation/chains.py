@@ -83,7 +83,8 @@ def _is_descendant(model: mujoco.MjModel, body: int, ancestor: int) -> bool:
     return ancestor == 0
 
 
-def _depth(model: mujoco.MjModel, body: int) -> int:
+def body_depth(model: mujoco.MjModel, body: int) -> int:
+    """The body's depth in the tree: 1 for a child of the world."""
     return len(_ancestors(model, body))
 
 
@@ -236,7 +237,7 @@ def _end_effector(m: mujoco.MjModel, tip: int, others: list[int], gripper: Gripp
         named = [s for s in sites if _EE_NAME.search(_name(m, mujoco.mjtObj.mjOBJ_SITE, s))]
         pool = named or sites
         # The deepest, then the farthest from the last joint.
-        best = max(pool, key=lambda s: (_depth(m, int(m.site_bodyid[s])), float(np.linalg.norm(data.site_xpos[s] - anchor))))
+        best = max(pool, key=lambda s: (body_depth(m, int(m.site_bodyid[s])), float(np.linalg.norm(data.site_xpos[s] - anchor))))
         return best, int(m.site_bodyid[best])
-    best = max(bodies, key=lambda b: (_depth(m, b), float(np.linalg.norm(data.xpos[b] - anchor))))
+    best = max(bodies, key=lambda b: (body_depth(m, b), float(np.linalg.norm(data.xpos[b] - anchor))))
     return -1, best

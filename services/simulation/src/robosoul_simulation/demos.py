@@ -43,15 +43,13 @@ import numpy as np
 
 from robosoul_core.errors import InvalidArgument, RoboSoulError
 from robosoul_core.policy_io import (
-    GOAL_DIM,
-    HORIZON,
     INPUT_EMBODIMENT,
     INPUT_GOAL,
     INPUT_STATE,
     KIN_DIM,
     MAX_DOF,
     OUTPUT_ACTIONS,
-    STATE_DIM,
+    check_arrays,
 )
 from robosoul_simulation import parallel
 from robosoul_simulation.bodies import Arm, BodySource, body_source, held_out_bodies, training_bodies
@@ -256,22 +254,6 @@ def save(path: Path, data: dict[str, np.ndarray]) -> None:
     tmp.replace(path)
 
 
-def check_contract(data: dict[str, np.ndarray]) -> None:
-    """Raise ValueError unless the arrays match the policy contract."""
-    n = data[INPUT_STATE].shape[0] if INPUT_STATE in data else 0
-    want = {
-        INPUT_STATE: ((n, STATE_DIM), np.float32),
-        INPUT_GOAL: ((n, GOAL_DIM), np.float32),
-        INPUT_EMBODIMENT: ((n, 1), np.int64),
-        OUTPUT_ACTIONS: ((n, HORIZON, MAX_DOF), np.float32),
-    }
-    for key, (shape, dtype) in want.items():
-        if key not in data:
-            raise ValueError(f"missing array {key!r}")
-        if data[key].shape != shape or data[key].dtype != dtype:
-            raise ValueError(f"{key!r} is {data[key].dtype}{list(data[key].shape)}, expected {np.dtype(dtype)}{list(shape)}")
-
-
 class StderrProgress:
     """A one-line progress bar with rate and ETA on stderr."""
 
@@ -293,10 +275,6 @@ class StderrProgress:
             file=sys.stderr,
             flush=True,
         )
-
-
-# The older private name.
-_StderrProgress = StderrProgress
 
 
 def expand_tags(tags: Sequence[str]) -> list[str]:
@@ -343,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         files = [(args.out / f"{p['tag']}.npz", assemble([p], config)) for p in parts]
     for path, data in files:
-        check_contract(data)
+        check_arrays(data)
         save(path, data)
     n = sum(len(d[INPUT_STATE]) for _, d in files)
     episodes = sum(int(d["episodes"]) for _, d in files)

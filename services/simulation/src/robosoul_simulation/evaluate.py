@@ -1,6 +1,6 @@
 """Closed-loop evaluation of a policy in randomised MuJoCo physics, skill by skill.
 
-    python -m robosoul_simulation.evaluate --embodiment rs-arm4 --policy build/policy/policy.onnx
+    python -m robosoul_simulation.evaluate --embodiment rs-arm4 --policy build/policy/generalist/policy.onnx
     python -m robosoul_simulation.evaluate --embodiment gen-s14-6dof-grip --expert --skills reach pose path grasp
 
 Each episode is one of `skills` (the same episodes as demonstrations, from a
@@ -15,7 +15,7 @@ commands are (mean |jerk|) and how often commands or joints pass the limits.
 
 From Python:
 
-    >>> report = evaluate_policy("build/policy/policy.onnx", "gym-pusher", skills=("reach",), episodes=50)
+    >>> report = evaluate_policy("build/policy/generalist/policy.onnx", "gen-s16-7dof", skills=("reach",), episodes=50)
     >>> report.success_rate, report.to_proto()
 """
 
@@ -36,7 +36,7 @@ import numpy as np
 
 from robosoul.v1 import onboarding_pb2
 from robosoul_core.errors import InvalidArgument, NotFound, RoboSoulError
-from robosoul_core.policy_io import INPUT_EMBODIMENT, INPUT_GOAL, INPUT_STATE, OUTPUT_ACTIONS, STEP_S
+from robosoul_core.policy_io import HORIZON, INPUT_EMBODIMENT, INPUT_GOAL, INPUT_STATE, OUTPUT_ACTIONS, STEP_S
 from robosoul_simulation import parallel
 from robosoul_simulation.bodies import Arm, BodySource, body_source
 from robosoul_simulation.randomize import Randomization
@@ -106,9 +106,6 @@ class ExpertPolicy:
     """Stands for the demonstrator itself: evaluating it gives the reference figures."""
 
     embodiment_index = 0
-
-    def __init__(self, embodiment: str | None = None):
-        self.embodiment = embodiment
 
 
 @functools.lru_cache(maxsize=4)
@@ -277,8 +274,8 @@ def evaluate_policy(
     config = replace(config, **overrides)
     if config.episodes < 1:
         raise InvalidArgument(f"episodes must be >= 1, got {config.episodes}")
-    if not 1 <= config.replan_steps <= 16:
-        raise InvalidArgument(f"replan_steps must be in 1..16, got {config.replan_steps}")
+    if not 1 <= config.replan_steps <= HORIZON:
+        raise InvalidArgument(f"replan_steps must be in 1..{HORIZON}, got {config.replan_steps}")
     t0 = time.monotonic()
     arm = arm if isinstance(arm, Arm) else parallel.cached_arm(body_source(arm))
     in_process = None
@@ -288,7 +285,7 @@ def evaluate_policy(
     elif isinstance(policy, str | Path):
         path = str(policy)
         index = embodiment_index if embodiment_index is not None else sidecar_index(Path(path), arm.tag)
-        _onnx(path, index)  # fail here, not in a worker, if it does not load
+        OnnxPolicy(Path(path), embodiment_index=index)  # fail here, not in a worker, if it does not load (not cached: a service runs many jobs)
     elif isinstance(policy, OnnxPolicy):
         path, index = str(policy.path), embodiment_index if embodiment_index is not None else policy.embodiment_index
     else:
@@ -429,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=parallel.default_workers() if args.workers is None else args.workers,
     )
     try:
-        policy = ExpertPolicy(args.embodiment) if args.expert else args.policy
+        policy = ExpertPolicy() if args.expert else args.policy
         if not args.expert and not args.policy.is_file():
             raise NotFound(f"{args.policy}: policy file not found (make it with `make policy`)")
         report = evaluate_policy(policy, args.embodiment, config=config)

@@ -14,6 +14,7 @@ import mujoco
 import numpy as np
 
 from robosoul_core import policy_io
+from robosoul_simulation.chains import body_depth
 
 if TYPE_CHECKING:
     from robosoul_simulation.bodies import Arm
@@ -70,14 +71,7 @@ class Kinematics:
         m, d = self.model, self.data
         d.qpos[:] = m.qpos0
         mujoco.mj_kinematics(m, d)
-
-        def depth(body: int) -> int:
-            n = 0
-            while body > 0:
-                body, n = int(m.body_parentid[body]), n + 1
-            return n
-
-        columns = sorted(self._chain, key=lambda c: (depth(int(m.jnt_bodyid[self.arm.joint_ids[c]])), int(self.arm.joint_ids[c])))
+        columns = sorted(self._chain, key=lambda c: (body_depth(m, int(m.jnt_bodyid[self.arm.joint_ids[c]])), int(self.arm.joint_ids[c])))
         joints = self.arm.joint_ids[columns]
         kin = policy_io.pack_kinematics(
             axes=d.xaxis[joints],
@@ -87,18 +81,12 @@ class Kinematics:
             columns=np.array(columns),
             ee=self.arm.ee_point(d),
         )
-        self._set(self.arm.rest)
         return kin
 
     def ee_axis(self, q: np.ndarray, axis: int = 2) -> np.ndarray:
         """A unit axis (0 x, 1 y, 2 z) of the end-effector frame in the world at q."""
         self._set(q)
         return self.arm.ee_frame(self.data)[:, axis].copy()
-
-    def jacobian(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Tool-tip position and its 3 x n positional Jacobian at q (zero columns off the chain)."""
-        x, jac, _ = self._jacobians(q)
-        return x, jac
 
     def _jacobians(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self._set(q)

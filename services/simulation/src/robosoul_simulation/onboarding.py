@@ -2,8 +2,10 @@
 
 Jobs come from the JetStream work queue (robosoul_core.jobs) and their record
 in KV is updated as they run, so the vendor sees stage, progress and ETA live.
-Each stage leaves its output under `<work_dir>/jobs/<job_id>/` with a marker
-file; a job delivered again after a crash skips the stages already done.
+Demonstration, adaptation and publishing leave their output under
+`<work_dir>/jobs/<job_id>/` with a marker file; a job delivered again after a crash
+skips them (validation and evaluation run again: they are quick, and a resumed job
+never publishes a second version).
 Nothing is published unless the evaluation reaches the job's success threshold.
 """
 
@@ -311,7 +313,11 @@ class OnboardingRunner:
             return await self.jobs.update(tenant, job.job_id, reject)
 
         await reporter.stage(S.ONBOARDING_STAGE_PUBLISH)
-        version = await asyncio.to_thread(self.pipeline.publish, adapted)
+        if done("publish"):
+            version = json.loads((job_dir / "publish.done").read_text())["version"]
+        else:
+            version = await asyncio.to_thread(self.pipeline.publish, adapted)
+            mark("publish", {"version": version})
         await self.registry.modify(tenant, job.robot_id, lambda r: setattr(r.embodiment, "embodiment_tag", tag))
         await reporter.close()
 

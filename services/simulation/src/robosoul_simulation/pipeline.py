@@ -10,7 +10,8 @@ from robosoul.v1 import onboarding_pb2, robot_pb2
 from robosoul_core.errors import FailedPrecondition, Unavailable
 from robosoul_motion import model_repo
 from robosoul_simulation import demos as demo_lib
-from robosoul_simulation.bodies import Arm
+from robosoul_simulation import parallel
+from robosoul_simulation.bodies import Arm, BodySource
 from robosoul_simulation.config import SimulationConfig
 from robosoul_simulation.evaluate import evaluate_policy
 from robosoul_simulation.onboarding import Adapted, Progress
@@ -39,11 +40,12 @@ class SimulationPipeline:
 
     @staticmethod
     def arm(embodiment: robot_pb2.Embodiment, tag: str) -> Arm:
+        """The robot's arm, built once per process (demonstrate and evaluate share it)."""
         model = embodiment.model
-        return Arm.from_mjcf(
-            model.mjcf, tag, {k: bytes(v) for k, v in model.assets.items()},
-            ee_site=model.end_effector_site or None, joint_order=[j.name for j in embodiment.joints],
-        )
+        return parallel.cached_arm(BodySource(
+            tag=tag, mjcf=model.mjcf, assets={k: bytes(v) for k, v in model.assets.items()},
+            ee_site=model.end_effector_site or None, joint_order=tuple(j.name for j in embodiment.joints),
+        ))
 
     def demonstrate(self, embodiment, out: Path, *, tag: str, episodes: int, skills: list[int], progress: Progress) -> Path:
         arm = self.arm(embodiment, tag)

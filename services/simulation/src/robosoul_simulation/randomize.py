@@ -2,12 +2,13 @@
 
 Per episode (seeded, so the same seed gives the same robots):
 
-- every body's mass and inertia scaled by one factor in 1 +/- `mass` (20 %),
+- every body's mass and inertia scaled by its own factor in 1 +/- `mass` (20 %),
 - every geom's sliding friction scaled within `friction`,
 - every servo's stiffness kp and damping kv (and the joint's own damping) scaled
   within 1 +/- `gain` and 1 +/- `damping` (15 %),
 - a command latency drawn from `latency_s` (0-40 ms): targets reach the servos that
-  much later,
+  much later -- but SimArm holds one pending command, so at a 20 ms control period
+  a draw above 20 ms acts as 20 ms,
 - joint-sensor noise: the observation the controller sees is the true joint state
   plus Gaussian noise (`position_noise` rad or m, `velocity_noise` per second).
 

@@ -92,7 +92,6 @@ class BatchResult:
     commanded_violations: int = 0
     measured_violations: int = 0
     call_ms: list[float] = field(default_factory=list)
-    physics_steps: int = 0
 
 
 def scene_model(arm: Arm, needs_scene: bool) -> mujoco.MjModel:
@@ -151,8 +150,8 @@ def run_episodes(
         ee[0] = [s.ee_position() for s in sims]
     result = BatchResult(skill=skill, outcomes=[])
     lo, hi = arm.lower - 1e-3, arm.upper + 1e-3
+    previous_goals = None
     for step in range(steps):
-        previous_goals = [t.goal_vector() for t in tasks] if step else None
         for sim, task in zip(sims, tasks, strict=True):
             task.observe(sim)
             task.update(step, sim)
@@ -164,10 +163,9 @@ def run_episodes(
         qd = np.array([o[1] for o in observed])
         goals = np.stack([t.goal_vector() for t in tasks])
         state = np.stack([encode_state(q[i], qd[i]) for i in range(count)])
-        plans = None
-        if policy is None or record_demos:
-            expert_goals = np.stack([t.expert_goal() for t in tasks])
-            plans = expert.plan_batch(q, qd, expert_goals)
+        expert_goals = np.stack([t.expert_goal() for t in tasks]) if policy is None or record_demos else None
+        # Demonstrations record the expert's chunk at every step; driving needs it only on replan rows.
+        plans = expert.plan_batch(q, qd, expert_goals) if record_demos else None
         if record_demos:
             resting = (np.abs(expert_goals - q_true).max(axis=1) < 1e-3) & (np.abs(qd_true).max(axis=1) < 1e-2)
             keep = (~resting | np.array([rng.random() < config.rest_keep for rng in rngs])) & ~blown
@@ -179,11 +177,13 @@ def run_episodes(
         changed = np.zeros(count, dtype=bool) if previous_goals is None else np.array(
             [not np.array_equal(previous_goals[i], goals[i]) and tasks[i].skill == "reach" for i in range(count)]
         )
+        previous_goals = goals
         replan = ((step - phase) % config.replan_steps == 0) | (step == 0) | changed
         if replan.any():
             if policy is None:
+                planned = plans[replan] if plans is not None else expert.plan_batch(q[replan], qd[replan], expert_goals[replan])
                 offsets = np.array([rng.standard_normal(n) for rng in rngs]) * dart_size[:, None]
-                chunk[replan] = plans[replan] + offsets[replan][:, None, :]
+                chunk[replan] = planned + offsets[replan][:, None, :]
             else:
                 t0 = time.perf_counter()
                 out = np.asarray(policy(state[replan], goals[replan].astype(np.float32), emb[replan]), dtype=np.float64)
@@ -218,7 +218,6 @@ def run_episodes(
         if bad:
             outcome.success = False
             outcome.detail["diverged"] = True
-    result.physics_steps = sum(int(round(s.time / s.dt)) for s in sims)
     if record_demos:
         padded = np.zeros((len(actions), HORIZON, MAX_DOF), dtype=np.float32)
         if actions:

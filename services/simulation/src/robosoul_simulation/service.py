@@ -10,13 +10,18 @@ import asyncio
 
 from robosoul.bus.v1 import simulation_pb2
 from robosoul_core.validation import Limits, validate_embodiment
+from robosoul_simulation import validate
+
+# The embodiment checks (names, joints, paths) with validate.py's own upload sizes, so
+# the bus endpoint and an onboarding job refuse the same models.
+LIMITS = Limits(max_mjcf_bytes=validate.MAX_MJCF_BYTES, max_asset_bytes=validate.MAX_UPLOAD_BYTES)
 
 
 class SimulationService:
-    def __init__(self, validate_model, *, limits: Limits | None = None):
+    def __init__(self, validate_model):
         # validate_model(embodiment) -> ModelReport; raises InvalidArgument. Blocking.
         self._validate_model = validate_model
-        self._limits = limits or Limits()
+        self._limits = LIMITS
 
     async def validate(self, req: simulation_pb2.ValidateModelRequest, headers=None) -> simulation_pb2.ValidateModelReply:
         validate_embodiment(req.embodiment, self._limits)  # sizes and paths, before any parsing

@@ -335,7 +335,7 @@ def _inspect(req: _Request) -> dict:
             )
         )
     if len(chains) > 1:
-        warnings.append(f"{len(chains)} kinematic chains: onboarding trains one policy adapter per chain's joints together")
+        warnings.append(f"{len(chains)} kinematic chains: onboarding and the virtual robot drive one serial chain, so they refuse this model")
     return {
         "chains": [c.SerializeToString() for c in chains],
         "warnings": warnings,

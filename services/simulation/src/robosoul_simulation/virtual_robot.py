@@ -21,7 +21,7 @@ import numpy as np
 
 from robosoul_sdk import JointReading, RoboSoulClient, RobotDriver, Session, SessionConfig, reach
 from robosoul_sdk.errors import NotFound, RoboSoulError
-from robosoul_simulation.arms import Arm, embodiment_for, known_tags, load_arm
+from robosoul_simulation.bodies import Arm, embodiment_for, known_tags, load_body
 from robosoul_simulation.sim_arm import SimArm
 
 
@@ -107,7 +107,7 @@ class VirtualRobot:
         self.client = client
         self.robot_id = robot_id
         self.tag = tag
-        self.arm: Arm = load_arm(tag)
+        self.arm: Arm = load_body(tag)
         self.sim = SimArm(self.arm)
         self.driver = SimArmDriver(self.sim)
         self.session = client.session(robot_id, self.driver, config)
@@ -120,7 +120,7 @@ class VirtualRobot:
                 await self.client.delete_robot(self.robot_id)
             except NotFound:
                 pass
-        await self.client.ensure_robot(self.robot_id, embodiment_for(self.tag), display_name=f"virtual {self.tag}")
+        await self.client.ensure_robot(self.robot_id, embodiment_for(self.arm), display_name=f"virtual {self.tag}")
 
     async def __aenter__(self) -> VirtualRobot:
         self._task = asyncio.create_task(self.session.run())

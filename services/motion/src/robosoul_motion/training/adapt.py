@@ -30,7 +30,6 @@ count. Deterministic for a given seed and thread count.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -42,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from robosoul_core.errors import AlreadyExists, InvalidArgument, NotFound, RoboSoulError
+from robosoul_core.errors import AlreadyExists, InvalidArgument, RoboSoulError
 from robosoul_motion.training import train as base
 from robosoul_motion.training.data import Demos, DemosError, load_demos
 from robosoul_motion.training.model import STATISTICS, UNBOUNDED, GeneralistPolicy
@@ -278,7 +277,7 @@ def adapt(
         base_checkpoint=base_checkpoint.name,
     )
     sidecar_path = onnx_path.with_suffix(".json")
-    sidecar_path.write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
+    base.write_sidecar(sidecar_path, sidecar)
     checkpoint_path = onnx_path.with_suffix(".pt")
     base.save_checkpoint(
         checkpoint_path,
@@ -317,15 +316,11 @@ def _export_example(demos: Demos, embodiments: int, rows: int = 48) -> tuple[tor
     )
 
 
-class _StderrBar:
-    def __init__(self):
-        self.t0 = time.monotonic()
-
-    def __call__(self, fraction: float, message: str, eta_s: float) -> None:
-        width = 30
-        fill = int(round(fraction * width))
-        end = "\n" if fraction >= 1.0 else ""
-        print(f"\r[{'#' * fill}{'.' * (width - fill)}] {fraction * 100:5.1f} % eta {eta_s:4.0f} s  {message}   ", end=end, file=sys.stderr, flush=True)
+def _stderr_bar(fraction: float, message: str, eta_s: float) -> None:
+    width = 30
+    fill = int(round(fraction * width))
+    end = "\n" if fraction >= 1.0 else ""
+    print(f"\r[{'#' * fill}{'.' * (width - fill)}] {fraction * 100:5.1f} % eta {eta_s:4.0f} s  {message}   ", end=end, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -354,9 +349,9 @@ def main(argv: list[str] | None = None) -> int:
             fine_tune=args.fine_tune,
             seed=args.seed,
             config=replace(d, steps=args.steps, init=args.init),
-            progress=_StderrBar(),
+            progress=_stderr_bar,
         )
-    except (RoboSoulError, NotFound) as exc:
+    except RoboSoulError as exc:
         parser.error(str(exc))
     m = result.metrics
     print(

@@ -1,7 +1,8 @@
 """Demonstrations for imitation: reading and checking .npz files against the policy contract.
 
-A file holds one body's demonstrations (robosoul_simulation.demos) or, in the
-older layout, several bodies named by an `embodiment_tags` array:
+A file names its bodies by an `embodiment_tags` array (robosoul_simulation.demos
+writes one body per file this way, or several) or, in the single-body layout of
+synthetic.py, by a scalar `tag`:
 
     state [N, 24] float32, goal [N, 24] float32, embodiment [N, 1] int64,
     actions [N, 16, 8] float32, and either tag (str) or embodiment_tags [E] (str);
@@ -98,23 +99,10 @@ def _read(path: Path) -> dict[str, np.ndarray]:
 
 
 def _check_arrays(path: Path, data: dict[str, np.ndarray]) -> int:
-    n = data[io.INPUT_STATE].shape[0] if io.INPUT_STATE in data and data[io.INPUT_STATE].ndim else 0
-    want = {
-        io.INPUT_STATE: ((n, io.STATE_DIM), np.float32),
-        io.INPUT_GOAL: ((n, io.GOAL_DIM), np.float32),
-        io.INPUT_EMBODIMENT: ((n, 1), np.int64),
-        io.OUTPUT_ACTIONS: ((n, io.HORIZON, io.MAX_DOF), np.float32),
-    }
-    for key, (shape, dtype) in want.items():
-        if key not in data:
-            raise DemosError(f"{path}: no array {key!r} (has {sorted(data)})")
-        got = data[key]
-        if got.shape != shape or got.dtype != dtype:
-            raise DemosError(
-                f"{path}: {key!r} is {got.dtype}{list(got.shape)}, the policy contract needs {np.dtype(dtype)}{list(shape)}"
-            )
-        if not np.isfinite(got).all():
-            raise DemosError(f"{path}: {key!r} holds NaN or infinite values")
+    try:
+        n = io.check_arrays(data)
+    except ValueError as exc:
+        raise DemosError(f"{path}: {exc}") from None
     if n < 2:
         raise DemosError(f"{path}: {n} samples; training needs at least 2")
     mask = data[io.INPUT_STATE][:, 2 * io.MAX_DOF :]

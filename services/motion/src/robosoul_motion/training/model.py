@@ -312,6 +312,3 @@ def normalisation(mean: torch.Tensor, std: torch.Tensor) -> tuple[torch.Tensor, 
     std = torch.where(std < 1e-2, torch.ones_like(std), std)
     return mean, std
 
-
-# The name the first, reach-only version of this module used.
-ReachPolicy = GeneralistPolicy

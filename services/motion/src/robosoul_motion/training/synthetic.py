@@ -33,7 +33,7 @@ def synthetic_demos(
     seed: int = 0,
     skills: tuple[str, ...] = ("reach", "move_to_pose", "grasp_and_place"),
 ) -> dict[str, np.ndarray]:
-    """Arrays like robosoul_simulation.demos writes for one body (state, goal, embodiment, actions, episode, tag, seed)."""
+    """One body's arrays in the single-body layout (state, goal, embodiment, actions, episode, tag, seed)."""
     if not 1 <= dof <= io.MAX_DOF:
         raise ValueError(f"dof must be in 1..{io.MAX_DOF}, got {dof}")
     body = np.random.default_rng(zlib.crc32(tag.encode()))  # the body's "kinematics": fixed per tag

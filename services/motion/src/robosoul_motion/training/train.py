@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import math
 import sys
@@ -35,6 +34,7 @@ import numpy as np
 import torch
 
 from robosoul_core import policy_io as io
+from robosoul_motion import model_repo
 from robosoul_motion.training.data import Demos, DemosError, load_demos
 from robosoul_motion.training.model import OUT_DIM, GeneralistPolicy, features
 
@@ -281,15 +281,11 @@ def export_onnx(model: GeneralistPolicy, path: Path, example: tuple[torch.Tensor
     return float(np.abs(got - want).max())
 
 
-def export_example(demos: Demos, embodiments: int, per_body: int = 32) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def export_example(demos: Demos, per_body: int = 32) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A mixed-body batch for the export check: rows of every body in the demos."""
     rows = np.concatenate([demos.rows_of(e)[:per_body] for e in range(len(demos.tags))])
     e = demos.embodiment[rows]
     return torch.from_numpy(demos.state[rows].copy()), torch.from_numpy(demos.goal[rows].copy()), torch.from_numpy(e.copy())
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def export_checked(model: GeneralistPolicy, out: Path, example) -> float:
@@ -335,8 +331,13 @@ def sidecar_for(model: GeneralistPolicy, embodiments: dict[str, int], onnx_path:
         "architecture": model.config(),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **extra,
-        "sha256": sha256(onnx_path),
+        "sha256": model_repo.sha256_file(onnx_path),
     }
+
+
+def write_sidecar(path: Path, sidecar: dict) -> None:
+    """policy.json, written atomically (the model repository may be reading it)."""
+    model_repo.write_atomic(path, json.dumps(sidecar, indent=2) + "\n")
 
 
 def save_checkpoint(path: Path, model: GeneralistPolicy, embodiments: dict[str, int], **extra) -> None:
@@ -367,7 +368,7 @@ def write_artifacts(
     held_out: list[str] | None = None,
 ) -> dict:
     """Export the ONNX, check it, and write policy.json and policy.pt next to it."""
-    diff = export_checked(model, out, export_example(demos, model.embodiments))
+    diff = export_checked(model, out, export_example(demos))
     embodiments = {tag: i for i, tag in enumerate(demos.tags)}
     bodies = {tag: {**demos.describe(i), "origin": "base"} for tag, i in embodiments.items()}
     metrics = {**metrics, "export_max_abs_diff": diff}
@@ -382,7 +383,7 @@ def write_artifacts(
         train_config=asdict(config),
         demos=demos.sources,
     )
-    out.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
+    write_sidecar(out.with_suffix(".json"), sidecar)
     save_checkpoint(
         out.with_suffix(".pt"),
         model,
