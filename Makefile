@@ -10,7 +10,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 PROTOC_VENV := .venv-protoc
 BUILD       := build
-PACKAGES    := libs/core sdk/python services/gateway services/motion services/simulation libs/devstack
+PACKAGES    := libs/core sdk/python services/gateway services/motion services/simulation services/language libs/devstack
 # The generalist policy trains on every training body of the simulation's registry
 # (robosoul_simulation.bodies); the held-out bodies never enter its demonstrations.
 POLICY      := $(BUILD)/policy/generalist/policy.onnx
@@ -20,6 +20,9 @@ DEMO_SKILLS := reach pose path grasp
 REACH_EXTRA := 300
 POLICY_SRC  := $(shell find services/simulation/src services/motion/src/robosoul_motion/training libs/core/src/robosoul_core/policy_io.py -name '*.py' -o -name '*.xml' 2>/dev/null)
 PYTEST_ARGS ?=
+# llama-cpp-python has no prebuilt wheel here: a portable build (the native one
+# crashed with SIGILL on other CPUs). About 6 minutes once; pip caches the wheel.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[1m%-17s\033[0m %s\n", $$1, $$2}'
@@ -31,7 +34,7 @@ $(VENV)/.stamp: requirements/dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@PYTHON_BASE=$(PYTHON_BASE) tools/ensure-system.sh
 	@echo "==> environment: $(VENV) from $(PYTHON_BASE) (pip caches downloads in ~/.cache/pip)"
 	$(PYTHON_BASE) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation $(addprefix -e ,$(PACKAGES))
 	@touch $@
 

@@ -57,3 +57,7 @@ def tenant_key_filter(tenant: str) -> str:
 
 
 MOTION_CHUNK = service_subject("motion", "chunk")
+LANGUAGE_TURN = service_subject("language", "turn")
+# rs.<tenant>.<robot>.scene carries robosoul.v1.Scene (perception or the vendor).
+SCENE_STREAM = "scene"
+ALL_SCENES = f"{ROOT}.*.*.{SCENE_STREAM}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robosoul.v1 import robot_pb2, session_pb2, tensor_pb2
+from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2, tensor_pb2
 from robosoul_core.errors import InvalidArgument
 from robosoul_core.subjects import check_id
 from robosoul_core.tensors import to_numpy
@@ -66,6 +66,84 @@ def validate_robot(robot: robot_pb2.Robot, limits: Limits) -> None:
     if robot.HasField("created_at"):
         raise InvalidArgument("robot.created_at is set by the server; leave it empty")
     validate_embodiment(robot.embodiment, limits)
+    validate_persona(robot.persona)
+
+
+MAX_PERSONA_NAME = 40
+MAX_PERSONALITY = 400
+MAX_UTTERANCE_CHARS = 2000
+MAX_SCENE_OBJECTS = 64
+MAX_SCENE_PEOPLE = 16
+WORD_PATTERN = re.compile(r"^[a-z][a-z -]{0,31}$")
+
+
+def _printable(text: str, field: str) -> None:
+    if any(ord(c) < 32 and c not in "\t\n" for c in text):
+        raise InvalidArgument(f"{field} contains control characters")
+
+
+def validate_persona(persona: dialogue_pb2.Persona, field: str = "robot.persona") -> None:
+    """A persona is optional (all empty); what is set must be short, printable text."""
+    if len(persona.name) > MAX_PERSONA_NAME or (persona.name and not persona.name.strip()):
+        raise InvalidArgument(f"{field}.name must be 1..{MAX_PERSONA_NAME} characters, not blank")
+    if len(persona.personality) > MAX_PERSONALITY:
+        raise InvalidArgument(f"{field}.personality is longer than {MAX_PERSONALITY} characters")
+    _printable(persona.name, f"{field}.name")
+    _printable(persona.personality, f"{field}.personality")
+    if persona.default_style not in dialogue_pb2.ReplyStyle.values():
+        raise InvalidArgument(f"{field}.default_style {persona.default_style} is not a ReplyStyle")
+    if persona.voice and not NAME_PATTERN.match(persona.voice):
+        raise InvalidArgument(f"{field}.voice must match [A-Za-z0-9_.-]{{1,64}}")
+
+
+def validate_user_text(text: dialogue_pb2.UserText, field: str = "text") -> None:
+    from robosoul_core.affect import validate_emotion
+
+    if not NAME_PATTERN.match(text.utterance_id):
+        raise InvalidArgument(f"{field}.utterance_id must match [A-Za-z0-9_.-]{{1,64}}")
+    if not text.text.strip():
+        raise InvalidArgument(f"{field}.text is empty")
+    if len(text.text) > MAX_UTTERANCE_CHARS:
+        raise InvalidArgument(f"{field}.text is {len(text.text)} characters; at most {MAX_UTTERANCE_CHARS}")
+    _printable(text.text, f"{field}.text")
+    if text.HasField("emotion"):
+        validate_emotion(text.emotion, f"{field}.emotion")
+
+
+def validate_scene(scene: dialogue_pb2.Scene, field: str = "scene") -> None:
+    """Objects and people with unique ids, positions in metres, names as plain words."""
+    if len(scene.objects) > MAX_SCENE_OBJECTS:
+        raise InvalidArgument(f"{field}.objects has {len(scene.objects)} entries; at most {MAX_SCENE_OBJECTS}")
+    if len(scene.people) > MAX_SCENE_PEOPLE:
+        raise InvalidArgument(f"{field}.people has {len(scene.people)} entries; at most {MAX_SCENE_PEOPLE}")
+    if scene.camera and not NAME_PATTERN.match(scene.camera):
+        raise InvalidArgument(f"{field}.camera must match [A-Za-z0-9_.-]{{1,64}}")
+    seen: set[str] = set()
+    for i, obj in enumerate(scene.objects):
+        where = f"{field}.objects[{i}]"
+        if not NAME_PATTERN.match(obj.object_id):
+            raise InvalidArgument(f"{where}.object_id must match [A-Za-z0-9_.-]{{1,64}}")
+        if obj.object_id in seen:
+            raise InvalidArgument(f"{where}.object_id {obj.object_id!r} appears twice")
+        seen.add(obj.object_id)
+        for name in ("label", "color"):
+            value = getattr(obj, name)
+            if value and not WORD_PATTERN.match(value):
+                raise InvalidArgument(f"{where}.{name} {value!r} must be lowercase words (a-z, space, '-'), at most 32 characters")
+        if not obj.label:
+            raise InvalidArgument(f"{where}.label is empty: say what the object is (\"cube\", \"cup\", ...)")
+        _point(obj.position, f"{where}.position")
+        if not (0.0 <= _finite(obj.size_m, f"{where}.size_m") <= 2.0):
+            raise InvalidArgument(f"{where}.size_m = {obj.size_m} must be within 0..2 m")
+        if not (0.0 <= _finite(obj.confidence, f"{where}.confidence") <= 1.0):
+            raise InvalidArgument(f"{where}.confidence = {obj.confidence} must be within 0..1")
+    people: set[str] = set()
+    for i, person in enumerate(scene.people):
+        where = f"{field}.people[{i}]"
+        if not NAME_PATTERN.match(person.person_id) or person.person_id in people:
+            raise InvalidArgument(f"{where}.person_id must be a unique [A-Za-z0-9_.-]{{1,64}}")
+        people.add(person.person_id)
+        _point(person.position, f"{where}.position")
 
 
 def validate_embodiment(emb: robot_pb2.Embodiment, limits: Limits) -> None:

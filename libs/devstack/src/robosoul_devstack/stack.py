@@ -50,6 +50,12 @@ class StackConfig:
     # settings as ROBOSOUL_SIMULATION_* overrides (e.g. {"DEMO_EPISODES": "50"}).
     simulation: bool = False
     simulation_env: dict[str, str] = field(default_factory=dict)
+    # The language service, with its settings as ROBOSOUL_LANGUAGE_* overrides.
+    language: bool = False
+    language_env: dict[str, str] = field(default_factory=dict)
+    # The embedded small model's server (llama.cpp + Gemma 3 270M) as its own process;
+    # the language service is pointed at it.
+    llm: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
 
@@ -60,6 +66,23 @@ def _http_ok(url: str) -> bool:
             return resp.status == 200
     except OSError:
         return False
+
+
+def start_llm_server(work_dir: Path, *, log_dir: Path, threads: int = 2) -> tuple[ManagedProcess, str]:
+    """The embedded small model's server as a tracked process; returns it and its OpenAI base URL."""
+    import json
+
+    from robosoul_language.llm_server import model_path, server_config
+
+    port = free_port()
+    config_file = Path(work_dir) / "llm-server.json"
+    config_file.write_text(json.dumps(server_config(model_path(), host="127.0.0.1", port=port, threads=threads)))
+    url = f"http://127.0.0.1:{port}/v1"
+    proc = ManagedProcess(
+        "llm", [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config_file)], log_dir=log_dir,
+        ready=lambda: _http_ok(f"{url}/models"),
+    )
+    return proc.start(timeout=120), url
 
 
 def _nats_answers(url: str) -> bool:
@@ -80,6 +103,7 @@ class LocalStack:
         self.gateway_metrics = ""
         self.motion_metrics: list[str] = []
         self.model_repo = self.work_dir / "model_repository"
+        self.llm_url = ""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -102,6 +126,10 @@ class LocalStack:
             self.start_motion(i)
         if self.config.simulation:
             self.start_simulation()
+        if self.config.llm:
+            self.start_llm()
+        if self.config.language:
+            self.start_language()
         self._start_gateway()
 
     def stop(self) -> None:
@@ -190,6 +218,24 @@ class LocalStack:
             ready=lambda: _http_ok(f"http://127.0.0.1:{metrics_port}/healthz"),
         )
         self.processes["simulation"] = proc.start(timeout=60)
+        return proc
+
+    def start_llm(self) -> ManagedProcess:
+        """llama.cpp's OpenAI-compatible server with the bundled Gemma 3 270M (assembled on first use)."""
+        self.processes["llm"], self.llm_url = start_llm_server(self.work_dir, log_dir=self.logs)
+        return self.processes["llm"]
+
+    def start_language(self) -> ManagedProcess:
+        metrics_port = free_port()
+        env = self._service_env("language", metrics_port)
+        if self.llm_url:
+            env["ROBOSOUL_LANGUAGE_LLM_URL"] = self.llm_url
+        env.update({f"ROBOSOUL_LANGUAGE_{k}": v for k, v in self.config.language_env.items()})
+        proc = ManagedProcess(
+            "language", [sys.executable, "-m", "robosoul_language"], env=env, log_dir=self.logs,
+            ready=lambda: _http_ok(f"http://127.0.0.1:{metrics_port}/healthz"),
+        )
+        self.processes["language"] = proc.start(timeout=120)
         return proc
 
     def _start_gateway(self) -> None:

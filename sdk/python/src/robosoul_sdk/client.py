@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 import grpc
 
-from robosoul.v1 import onboarding_pb2, onboarding_pb2_grpc, robot_pb2, robot_service_pb2, robot_service_pb2_grpc
+from robosoul.v1 import dialogue_pb2, onboarding_pb2, onboarding_pb2_grpc, robot_pb2, robot_service_pb2, robot_service_pb2_grpc
 from robosoul_core.telemetry import inject
 from robosoul_sdk.driver import RobotDriver
 from robosoul_sdk.errors import NotFound, from_grpc
@@ -124,6 +124,14 @@ class RoboSoulClient:
         """
         reply = await self._call(self.stub.StopRobot, robot_service_pb2.StopRobotRequest(robot_id=robot_id, reason=reason))
         return reply.delivered
+
+    async def set_persona(self, robot_id: str, persona: dialogue_pb2.Persona) -> robot_pb2.Robot:
+        """Who the robot is in conversation; a live session uses it from the next utterance.
+
+            await client.set_persona("arm-1", Persona(name="Robin", personality="patient and cheerful",
+                                                      default_style=REPLY_STYLE_CHEERFUL))
+        """
+        return await self._call(self.stub.SetPersona, robot_service_pb2.SetPersonaRequest(robot_id=robot_id, persona=persona))
 
     # ------------------------------------------------------------------ onboarding
 

@@ -15,6 +15,7 @@ import inspect
 import logging
 import random
 import time
+import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +25,9 @@ import grpc
 import numpy as np
 from opentelemetry import trace
 
-from robosoul.v1 import robot_pb2, session_pb2, tensor_pb2
+from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2, tensor_pb2
 from robosoul_core.clock import now_timestamp
-from robosoul_core.errors import Internal, RoboSoulError
+from robosoul_core.errors import DeadlineExceeded, Internal, RoboSoulError, Unavailable
 from robosoul_core.telemetry import inject
 from robosoul_core.tensors import to_numpy
 from robosoul_core.validation import joint_limits
@@ -122,7 +123,12 @@ class Session:
         await session.run(duration_s=10)
 
     Callbacks (optional, plain functions): on_event(Event), on_speech(SpeechAudio),
-    on_error(RoboSoulError) for refused messages, on_stop(Stop).
+    on_reply(Reply), on_error(RoboSoulError) for refused messages, on_stop(Stop).
+
+    Talking to the robot (text in; replies, a plan and possibly a stop out):
+
+        replies = await session.ask("please pick up the red cube")
+        print(" ".join(r.text for r in replies), replies[0].plan)
     """
 
     def __init__(self, client: RoboSoulClient, robot_id: str, driver: RobotDriver, config: SessionConfig):
@@ -139,6 +145,9 @@ class Session:
         self.on_speech: Callable[[session_pb2.SpeechAudio], None] | None = None
         self.on_error: Callable[[RoboSoulError], None] | None = None
         self.on_stop: Callable[[session_pb2.Stop], None] | None = None
+        self.on_reply: Callable[[session_pb2.Reply], None] | None = None
+        # utterance_id -> (replies so far, future completed by the final one)
+        self._asking: dict[str, tuple[list[session_pb2.Reply], asyncio.Future]] = {}
         self._call = None
         self._write_lock = asyncio.Lock()
         self._closing = asyncio.Event()
@@ -212,6 +221,41 @@ class Session:
         if self.executor is not None:
             self.executor.resume()
         await self._write(session_pb2.ClientMessage(resume=session_pb2.Resume()))
+
+    async def say(self, text: str, *, emotion: dialogue_pb2.Emotion | None = None, utterance_id: str = "") -> str:
+        """Tell the robot something (typed, or from your own speech recognition); returns the utterance id.
+
+        Replies arrive at `on_reply`, sentence by sentence; a request to stop arrives
+        at once as a Stop (and the robot holds).
+
+            await session.say("wave at me", emotion=my_emotion_scores)
+        """
+        uid = utterance_id or f"u-{uuid.uuid4().hex[:12]}"
+        msg = session_pb2.ClientMessage(text=dialogue_pb2.UserText(utterance_id=uid, text=text, emotion=emotion))
+        if not await self._write(msg):
+            raise Unavailable("not connected to RoboSoul; wait_connected() first")
+        return uid
+
+    async def ask(self, text: str, *, emotion: dialogue_pb2.Emotion | None = None, timeout_s: float = 30.0) -> list[session_pb2.Reply]:
+        """Say something and wait for the whole reply (every sentence, the first carrying the plan).
+
+            replies = await session.ask("what do you see?")
+        """
+        uid = f"u-{uuid.uuid4().hex[:12]}"
+        done = asyncio.get_running_loop().create_future()
+        self._asking[uid] = ([], done)
+        try:
+            await self.say(text, emotion=emotion, utterance_id=uid)
+            return await asyncio.wait_for(done, timeout_s)
+        except TimeoutError:
+            raise DeadlineExceeded(f"no complete reply to {text[:40]!r} within {timeout_s:.0f} s") from None
+        finally:
+            self._asking.pop(uid, None)
+
+    async def send_scene(self, scene: dialogue_pb2.Scene) -> None:
+        """What the robot sees, from your own perception: grounds "the red cube" in replies and plans."""
+        if not await self._write(session_pb2.ClientMessage(scene=scene)):
+            raise Unavailable("not connected to RoboSoul; wait_connected() first")
 
     # ------------------------------------------------------------------ connection
 
@@ -302,6 +346,16 @@ class Session:
             self._callback(self.on_event, msg.event)
         elif kind == "speech":
             self._callback(self.on_speech, msg.speech)
+        elif kind == "reply":
+            self._on_reply(msg.reply)
+
+    def _on_reply(self, reply: session_pb2.Reply) -> None:
+        asking = self._asking.get(reply.utterance_id)
+        if asking is not None:
+            asking[0].append(reply)
+            if reply.final and not asking[1].done():
+                asking[1].set_result(list(asking[0]))
+        self._callback(self.on_reply, reply)
 
     def _on_chunk(self, chunk: session_pb2.ActionChunk) -> None:
         pending = self._pending.pop(chunk.observation_seq, None)

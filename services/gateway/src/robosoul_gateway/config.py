@@ -22,6 +22,8 @@ class GatewayConfig(EnvConfig):
     # Deadline for registry / key store operations on JetStream KV.
     kv_timeout_s: float = Field(default=2.0, gt=0, le=30)
     stop_delivery_timeout_s: float = Field(default=0.25, gt=0, le=5)
+    # Deadline for the language service to answer one utterance (its reply streams meanwhile).
+    language_timeout_s: float = Field(default=30.0, gt=0, le=300)
     # Validating an uploaded model simulates it for a while (explosion check).
     validate_timeout_s: float = Field(default=60.0, gt=0, le=600)
 

@@ -26,7 +26,7 @@ from robosoul_core.errors import (
 )
 from robosoul_core.registry import RobotRegistry
 from robosoul_core.telemetry import ServiceMetrics, extract
-from robosoul_core.validation import Limits, validate_robot
+from robosoul_core.validation import Limits, validate_persona, validate_robot
 from robosoul_gateway.auth import ApiKeyStore, Principal
 from robosoul_gateway.config import GatewayConfig
 from robosoul_gateway.rpc import unary_rpc
@@ -119,6 +119,15 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
         except Exception:  # no live session anywhere answered
             delivered = False
         return robot_service_pb2.StopRobotResponse(delivered=delivered)
+
+    @unary_rpc("SetPersona")
+    async def SetPersona(self, request: robot_service_pb2.SetPersonaRequest, principal: Principal) -> robot_pb2.Robot:
+        principal.require_operator("changing a robot's persona")
+        subjects.check_id(request.robot_id, "robot_id")
+        validate_persona(request.persona, "persona")
+        robot = await self.registry.modify(principal.tenant, request.robot_id, lambda r: r.persona.CopyFrom(request.persona))
+        robot.embodiment.ClearField("model")
+        return robot
 
     async def _follow_registry(self) -> None:
         """Live sessions follow changes to their robot (a new policy, new named poses)."""

@@ -18,7 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client
 from opentelemetry import trace
 
-from robosoul.bus.v1 import control_pb2, motion_pb2
+from robosoul.bus.v1 import control_pb2, language_pb2, motion_pb2
 from robosoul.v1 import robot_pb2, session_pb2
 from robosoul_core import bus, subjects
 from robosoul_core.clock import now_timestamp
@@ -39,6 +39,8 @@ from robosoul_core.validation import (
     validate_goal,
     validate_joint_state,
     validate_planned,
+    validate_scene,
+    validate_user_text,
 )
 from robosoul_gateway.auth import Principal
 from robosoul_gateway.config import GatewayConfig
@@ -97,6 +99,7 @@ class Session:
         self.stopped = False
         self._stop_epoch = 0
         self._last_seq = 0
+        self._last_state: session_pb2.JointState | None = None
         self._chunk_ids = 0
         self._in_flight = 0
         self._tasks: set[asyncio.Task] = set()
@@ -209,6 +212,8 @@ class Session:
             self.send(session_pb2.BrainMessage(speech=cmd.speech))
         elif kind == "event":
             self.send(session_pb2.BrainMessage(event=cmd.event))
+        elif kind == "reply":
+            self.send(session_pb2.BrainMessage(reply=cmd.reply))
 
     # ------------------------------------------------------------------ inbound
 
@@ -229,10 +234,16 @@ class Session:
             elif kind == "ping":
                 now = now_timestamp()
                 self.send(session_pb2.BrainMessage(pong=session_pb2.Pong(nonce=msg.ping.nonce, server_time=now)))
+            elif kind == "text":
+                validate_user_text(msg.text)
+                self._spawn(self._converse(msg.text, dict(msg.trace_context)))
+            elif kind == "scene":
+                validate_scene(msg.scene)
+                self._spawn(self._publish_scene(msg.scene, dict(msg.trace_context)))
             elif kind == "open":
                 raise InvalidArgument("SessionOpen was already received; send it only as the first message")
             else:
-                raise InvalidArgument("empty ClientMessage: set one of observation, set_goal, resume, ping")
+                raise InvalidArgument("empty ClientMessage: set one of observation, set_goal, resume, ping, text, scene")
         except RoboSoulError as err:
             self._metrics.observe("Connect.message", err.grpc_code.name, 0.0)
             self.send_error(err, seq)
@@ -265,6 +276,8 @@ class Session:
                 raise InvalidArgument("request_actions is only valid with a joint_state observation")
             _OBS_VALIDATORS[kind](getattr(obs, kind), emb, self._limits, now=now)
         self._last_seq = obs.seq
+        if kind == "joint_state":
+            self._last_state = obs.joint_state
         if kind == "joint_state" and obs.request_actions:
             self._request_actions(obs, dict(trace_context))
         elif kind != "joint_state":
@@ -311,6 +324,24 @@ class Session:
         subject = subjects.robot_subject(self.tenant, self.robot_id, f"obs.{kind}")
         with tracer.start_as_current_span(f"gateway.forward {kind}", context=extract(trace_context)):
             await self._nc.publish(subject, envelope.SerializeToString(), headers=inject())
+
+    async def _converse(self, text, trace_context: dict[str, str]) -> None:
+        """Hand an utterance to the language service; its replies, goal and any stop come back on .cmd."""
+        with tracer.start_as_current_span("gateway.text", context=extract(trace_context), kind=trace.SpanKind.SERVER) as span:
+            span.set_attribute("robosoul.robot_id", self.robot_id)
+            request = language_pb2.TurnRequest(
+                tenant=self.tenant, robot_id=self.robot_id, session_id=self.session_id, utterance=text,
+                state=self._last_state, source="text",
+            )
+            try:
+                await bus.request(self._nc, subjects.LANGUAGE_TURN, request, language_pb2.TurnResult, timeout=self._config.language_timeout_s)
+            except RoboSoulError as err:
+                self.send_error(err)
+
+    async def _publish_scene(self, scene, trace_context: dict[str, str]) -> None:
+        subject = subjects.robot_subject(self.tenant, self.robot_id, subjects.SCENE_STREAM)
+        with tracer.start_as_current_span("gateway.forward scene", context=extract(trace_context)):
+            await self._nc.publish(subject, scene.SerializeToString(), headers=inject())
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)

@@ -13,10 +13,11 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from robosoul.v1 import dialogue_pb2 as robosoul_dot_v1_dot_dialogue__pb2
 from robosoul.v1 import tensor_pb2 as robosoul_dot_v1_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17robosoul/v1/robot.proto\x12\x0brobosoul.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18robosoul/v1/tensor.proto\"!\n\x05Range\x12\x0b\n\x03min\x18\x01 \x01(\x01\x12\x0b\n\x03max\x18\x02 \x01(\x01\"\x92\x01\n\x05Joint\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x04type\x18\x02 \x01(\x0e\x32\x16.robosoul.v1.JointType\x12+\n\x0fposition_limits\x18\x03 \x01(\x0b\x32\x12.robosoul.v1.Range\x12\x14\n\x0cmax_velocity\x18\x04 \x01(\x01\x12\x12\n\nmax_effort\x18\x05 \x01(\x01\"B\n\x10\x43\x61meraIntrinsics\x12\n\n\x02\x66x\x18\x01 \x01(\x01\x12\n\n\x02\x66y\x18\x02 \x01(\x01\x12\n\n\x02\x63x\x18\x03 \x01(\x01\x12\n\n\x02\x63y\x18\x04 \x01(\x01\"\xb3\x01\n\nCameraSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x0b\n\x03\x66ps\x18\x04 \x01(\x01\x12\x11\n\thas_depth\x18\x05 \x01(\x08\x12\x31\n\nintrinsics\x18\x06 \x01(\x0b\x32\x1d.robosoul.v1.CameraIntrinsics\x12%\n\nextrinsics\x18\x07 \x01(\x0b\x32\x11.robosoul.v1.Pose\"I\n\x0f\x41udioDeviceSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0esample_rate_hz\x18\x02 \x01(\r\x12\x10\n\x08\x63hannels\x18\x03 \x01(\r\"\xa3\x01\n\x0fSimulationModel\x12\x0c\n\x04mjcf\x18\x01 \x01(\t\x12\x38\n\x06\x61ssets\x18\x02 \x03(\x0b\x32(.robosoul.v1.SimulationModel.AssetsEntry\x12\x19\n\x11\x65nd_effector_site\x18\x03 \x01(\t\x1a-\n\x0b\x41ssetsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"\xa7\x03\n\nEmbodiment\x12\"\n\x06joints\x18\x01 \x03(\x0b\x32\x12.robosoul.v1.Joint\x12(\n\x07\x63\x61meras\x18\x02 \x03(\x0b\x32\x17.robosoul.v1.CameraSpec\x12\x30\n\nmicrophone\x18\x03 \x01(\x0b\x32\x1c.robosoul.v1.AudioDeviceSpec\x12-\n\x07speaker\x18\x04 \x01(\x0b\x32\x1c.robosoul.v1.AudioDeviceSpec\x12+\n\x05model\x18\x05 \x01(\x0b\x32\x1c.robosoul.v1.SimulationModel\x12\x17\n\x0f\x63ontrol_rate_hz\x18\x06 \x01(\x01\x12\x16\n\x0e\x65mbodiment_tag\x18\x07 \x01(\t\x12<\n\x0bnamed_poses\x18\x08 \x03(\x0b\x32\'.robosoul.v1.Embodiment.NamedPosesEntry\x1aN\n\x0fNamedPosesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.robosoul.v1.JointPositions:\x02\x38\x01\"#\n\x0eJointPositions\x12\x11\n\tpositions\x18\x01 \x03(\x01\"\xeb\x01\n\x05Robot\x12\x10\n\x08robot_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12+\n\nembodiment\x18\x03 \x01(\x0b\x32\x17.robosoul.v1.Embodiment\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x06labels\x18\x05 \x03(\x0b\x32\x1e.robosoul.v1.Robot.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*r\n\tJointType\x12\x1a\n\x16JOINT_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13JOINT_TYPE_REVOLUTE\x10\x01\x12\x18\n\x14JOINT_TYPE_PRISMATIC\x10\x02\x12\x16\n\x12JOINT_TYPE_GRIPPER\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17robosoul/v1/robot.proto\x12\x0brobosoul.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arobosoul/v1/dialogue.proto\x1a\x18robosoul/v1/tensor.proto\"!\n\x05Range\x12\x0b\n\x03min\x18\x01 \x01(\x01\x12\x0b\n\x03max\x18\x02 \x01(\x01\"\x92\x01\n\x05Joint\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x04type\x18\x02 \x01(\x0e\x32\x16.robosoul.v1.JointType\x12+\n\x0fposition_limits\x18\x03 \x01(\x0b\x32\x12.robosoul.v1.Range\x12\x14\n\x0cmax_velocity\x18\x04 \x01(\x01\x12\x12\n\nmax_effort\x18\x05 \x01(\x01\"B\n\x10\x43\x61meraIntrinsics\x12\n\n\x02\x66x\x18\x01 \x01(\x01\x12\n\n\x02\x66y\x18\x02 \x01(\x01\x12\n\n\x02\x63x\x18\x03 \x01(\x01\x12\n\n\x02\x63y\x18\x04 \x01(\x01\"\xb3\x01\n\nCameraSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x0b\n\x03\x66ps\x18\x04 \x01(\x01\x12\x11\n\thas_depth\x18\x05 \x01(\x08\x12\x31\n\nintrinsics\x18\x06 \x01(\x0b\x32\x1d.robosoul.v1.CameraIntrinsics\x12%\n\nextrinsics\x18\x07 \x01(\x0b\x32\x11.robosoul.v1.Pose\"I\n\x0f\x41udioDeviceSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0esample_rate_hz\x18\x02 \x01(\r\x12\x10\n\x08\x63hannels\x18\x03 \x01(\r\"\xa3\x01\n\x0fSimulationModel\x12\x0c\n\x04mjcf\x18\x01 \x01(\t\x12\x38\n\x06\x61ssets\x18\x02 \x03(\x0b\x32(.robosoul.v1.SimulationModel.AssetsEntry\x12\x19\n\x11\x65nd_effector_site\x18\x03 \x01(\t\x1a-\n\x0b\x41ssetsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"\xa7\x03\n\nEmbodiment\x12\"\n\x06joints\x18\x01 \x03(\x0b\x32\x12.robosoul.v1.Joint\x12(\n\x07\x63\x61meras\x18\x02 \x03(\x0b\x32\x17.robosoul.v1.CameraSpec\x12\x30\n\nmicrophone\x18\x03 \x01(\x0b\x32\x1c.robosoul.v1.AudioDeviceSpec\x12-\n\x07speaker\x18\x04 \x01(\x0b\x32\x1c.robosoul.v1.AudioDeviceSpec\x12+\n\x05model\x18\x05 \x01(\x0b\x32\x1c.robosoul.v1.SimulationModel\x12\x17\n\x0f\x63ontrol_rate_hz\x18\x06 \x01(\x01\x12\x16\n\x0e\x65mbodiment_tag\x18\x07 \x01(\t\x12<\n\x0bnamed_poses\x18\x08 \x03(\x0b\x32\'.robosoul.v1.Embodiment.NamedPosesEntry\x1aN\n\x0fNamedPosesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.robosoul.v1.JointPositions:\x02\x38\x01\"#\n\x0eJointPositions\x12\x11\n\tpositions\x18\x01 \x03(\x01\"\x92\x02\n\x05Robot\x12\x10\n\x08robot_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12+\n\nembodiment\x18\x03 \x01(\x0b\x32\x17.robosoul.v1.Embodiment\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x06labels\x18\x05 \x03(\x0b\x32\x1e.robosoul.v1.Robot.LabelsEntry\x12%\n\x07persona\x18\x06 \x01(\x0b\x32\x14.robosoul.v1.Persona\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*r\n\tJointType\x12\x1a\n\x16JOINT_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13JOINT_TYPE_REVOLUTE\x10\x01\x12\x18\n\x14JOINT_TYPE_PRISMATIC\x10\x02\x12\x16\n\x12JOINT_TYPE_GRIPPER\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -29,30 +30,30 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _globals['_EMBODIMENT_NAMEDPOSESENTRY']._serialized_options = b'8\001'
   _globals['_ROBOT_LABELSENTRY']._options = None
   _globals['_ROBOT_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_JOINTTYPE']._serialized_start=1475
-  _globals['_JOINTTYPE']._serialized_end=1589
-  _globals['_RANGE']._serialized_start=99
-  _globals['_RANGE']._serialized_end=132
-  _globals['_JOINT']._serialized_start=135
-  _globals['_JOINT']._serialized_end=281
-  _globals['_CAMERAINTRINSICS']._serialized_start=283
-  _globals['_CAMERAINTRINSICS']._serialized_end=349
-  _globals['_CAMERASPEC']._serialized_start=352
-  _globals['_CAMERASPEC']._serialized_end=531
-  _globals['_AUDIODEVICESPEC']._serialized_start=533
-  _globals['_AUDIODEVICESPEC']._serialized_end=606
-  _globals['_SIMULATIONMODEL']._serialized_start=609
-  _globals['_SIMULATIONMODEL']._serialized_end=772
-  _globals['_SIMULATIONMODEL_ASSETSENTRY']._serialized_start=727
-  _globals['_SIMULATIONMODEL_ASSETSENTRY']._serialized_end=772
-  _globals['_EMBODIMENT']._serialized_start=775
-  _globals['_EMBODIMENT']._serialized_end=1198
-  _globals['_EMBODIMENT_NAMEDPOSESENTRY']._serialized_start=1120
-  _globals['_EMBODIMENT_NAMEDPOSESENTRY']._serialized_end=1198
-  _globals['_JOINTPOSITIONS']._serialized_start=1200
-  _globals['_JOINTPOSITIONS']._serialized_end=1235
-  _globals['_ROBOT']._serialized_start=1238
-  _globals['_ROBOT']._serialized_end=1473
-  _globals['_ROBOT_LABELSENTRY']._serialized_start=1428
-  _globals['_ROBOT_LABELSENTRY']._serialized_end=1473
+  _globals['_JOINTTYPE']._serialized_start=1542
+  _globals['_JOINTTYPE']._serialized_end=1656
+  _globals['_RANGE']._serialized_start=127
+  _globals['_RANGE']._serialized_end=160
+  _globals['_JOINT']._serialized_start=163
+  _globals['_JOINT']._serialized_end=309
+  _globals['_CAMERAINTRINSICS']._serialized_start=311
+  _globals['_CAMERAINTRINSICS']._serialized_end=377
+  _globals['_CAMERASPEC']._serialized_start=380
+  _globals['_CAMERASPEC']._serialized_end=559
+  _globals['_AUDIODEVICESPEC']._serialized_start=561
+  _globals['_AUDIODEVICESPEC']._serialized_end=634
+  _globals['_SIMULATIONMODEL']._serialized_start=637
+  _globals['_SIMULATIONMODEL']._serialized_end=800
+  _globals['_SIMULATIONMODEL_ASSETSENTRY']._serialized_start=755
+  _globals['_SIMULATIONMODEL_ASSETSENTRY']._serialized_end=800
+  _globals['_EMBODIMENT']._serialized_start=803
+  _globals['_EMBODIMENT']._serialized_end=1226
+  _globals['_EMBODIMENT_NAMEDPOSESENTRY']._serialized_start=1148
+  _globals['_EMBODIMENT_NAMEDPOSESENTRY']._serialized_end=1226
+  _globals['_JOINTPOSITIONS']._serialized_start=1228
+  _globals['_JOINTPOSITIONS']._serialized_end=1263
+  _globals['_ROBOT']._serialized_start=1266
+  _globals['_ROBOT']._serialized_end=1540
+  _globals['_ROBOT_LABELSENTRY']._serialized_start=1495
+  _globals['_ROBOT_LABELSENTRY']._serialized_end=1540
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,5 @@
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from robosoul.v1 import dialogue_pb2 as _dialogue_pb2
 from robosoul.v1 import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -132,7 +133,7 @@ class JointPositions(_message.Message):
     def __init__(self, positions: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class Robot(_message.Message):
-    __slots__ = ("robot_id", "display_name", "embodiment", "created_at", "labels")
+    __slots__ = ("robot_id", "display_name", "embodiment", "created_at", "labels", "persona")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -145,9 +146,11 @@ class Robot(_message.Message):
     EMBODIMENT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    PERSONA_FIELD_NUMBER: _ClassVar[int]
     robot_id: str
     display_name: str
     embodiment: Embodiment
     created_at: _timestamp_pb2.Timestamp
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, robot_id: _Optional[str] = ..., display_name: _Optional[str] = ..., embodiment: _Optional[_Union[Embodiment, _Mapping]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    persona: _dialogue_pb2.Persona
+    def __init__(self, robot_id: _Optional[str] = ..., display_name: _Optional[str] = ..., embodiment: _Optional[_Union[Embodiment, _Mapping]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., persona: _Optional[_Union[_dialogue_pb2.Persona, _Mapping]] = ...) -> None: ...

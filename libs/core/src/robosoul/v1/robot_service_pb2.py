@@ -12,33 +12,36 @@ from google.protobuf.internal import builder as _builder
 _sym_db = _symbol_database.Default()
 
 
+from robosoul.v1 import dialogue_pb2 as robosoul_dot_v1_dot_dialogue__pb2
 from robosoul.v1 import robot_pb2 as robosoul_dot_v1_dot_robot__pb2
 from robosoul.v1 import session_pb2 as robosoul_dot_v1_dot_session__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frobosoul/v1/robot_service.proto\x12\x0brobosoul.v1\x1a\x17robosoul/v1/robot.proto\x1a\x19robosoul/v1/session.proto\"9\n\x14RegisterRobotRequest\x12!\n\x05robot\x18\x01 \x01(\x0b\x32\x12.robosoul.v1.Robot\"#\n\x0fGetRobotRequest\x12\x10\n\x08robot_id\x18\x01 \x01(\t\":\n\x11ListRobotsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"Q\n\x12ListRobotsResponse\x12\"\n\x06robots\x18\x01 \x03(\x0b\x32\x12.robosoul.v1.Robot\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x12\x44\x65leteRobotRequest\x12\x10\n\x08robot_id\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteRobotResponse\"4\n\x10StopRobotRequest\x12\x10\n\x08robot_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"&\n\x11StopRobotResponse\x12\x11\n\tdelivered\x18\x01 \x01(\x08\x32\xc7\x03\n\x0cRobotService\x12\x46\n\rRegisterRobot\x12!.robosoul.v1.RegisterRobotRequest\x1a\x12.robosoul.v1.Robot\x12<\n\x08GetRobot\x12\x1c.robosoul.v1.GetRobotRequest\x1a\x12.robosoul.v1.Robot\x12M\n\nListRobots\x12\x1e.robosoul.v1.ListRobotsRequest\x1a\x1f.robosoul.v1.ListRobotsResponse\x12P\n\x0b\x44\x65leteRobot\x12\x1f.robosoul.v1.DeleteRobotRequest\x1a .robosoul.v1.DeleteRobotResponse\x12J\n\tStopRobot\x12\x1d.robosoul.v1.StopRobotRequest\x1a\x1e.robosoul.v1.StopRobotResponse\x12\x44\n\x07\x43onnect\x12\x1a.robosoul.v1.ClientMessage\x1a\x19.robosoul.v1.BrainMessage(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frobosoul/v1/robot_service.proto\x12\x0brobosoul.v1\x1a\x1arobosoul/v1/dialogue.proto\x1a\x17robosoul/v1/robot.proto\x1a\x19robosoul/v1/session.proto\"9\n\x14RegisterRobotRequest\x12!\n\x05robot\x18\x01 \x01(\x0b\x32\x12.robosoul.v1.Robot\"#\n\x0fGetRobotRequest\x12\x10\n\x08robot_id\x18\x01 \x01(\t\":\n\x11ListRobotsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"Q\n\x12ListRobotsResponse\x12\"\n\x06robots\x18\x01 \x03(\x0b\x32\x12.robosoul.v1.Robot\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x12\x44\x65leteRobotRequest\x12\x10\n\x08robot_id\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteRobotResponse\"4\n\x10StopRobotRequest\x12\x10\n\x08robot_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"&\n\x11StopRobotResponse\x12\x11\n\tdelivered\x18\x01 \x01(\x08\"L\n\x11SetPersonaRequest\x12\x10\n\x08robot_id\x18\x01 \x01(\t\x12%\n\x07persona\x18\x02 \x01(\x0b\x32\x14.robosoul.v1.Persona2\x89\x04\n\x0cRobotService\x12\x46\n\rRegisterRobot\x12!.robosoul.v1.RegisterRobotRequest\x1a\x12.robosoul.v1.Robot\x12<\n\x08GetRobot\x12\x1c.robosoul.v1.GetRobotRequest\x1a\x12.robosoul.v1.Robot\x12M\n\nListRobots\x12\x1e.robosoul.v1.ListRobotsRequest\x1a\x1f.robosoul.v1.ListRobotsResponse\x12P\n\x0b\x44\x65leteRobot\x12\x1f.robosoul.v1.DeleteRobotRequest\x1a .robosoul.v1.DeleteRobotResponse\x12J\n\tStopRobot\x12\x1d.robosoul.v1.StopRobotRequest\x1a\x1e.robosoul.v1.StopRobotResponse\x12@\n\nSetPersona\x12\x1e.robosoul.v1.SetPersonaRequest\x1a\x12.robosoul.v1.Robot\x12\x44\n\x07\x43onnect\x12\x1a.robosoul.v1.ClientMessage\x1a\x19.robosoul.v1.BrainMessage(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'robosoul.v1.robot_service_pb2', _globals)
 if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
-  _globals['_REGISTERROBOTREQUEST']._serialized_start=100
-  _globals['_REGISTERROBOTREQUEST']._serialized_end=157
-  _globals['_GETROBOTREQUEST']._serialized_start=159
-  _globals['_GETROBOTREQUEST']._serialized_end=194
-  _globals['_LISTROBOTSREQUEST']._serialized_start=196
-  _globals['_LISTROBOTSREQUEST']._serialized_end=254
-  _globals['_LISTROBOTSRESPONSE']._serialized_start=256
-  _globals['_LISTROBOTSRESPONSE']._serialized_end=337
-  _globals['_DELETEROBOTREQUEST']._serialized_start=339
-  _globals['_DELETEROBOTREQUEST']._serialized_end=377
-  _globals['_DELETEROBOTRESPONSE']._serialized_start=379
-  _globals['_DELETEROBOTRESPONSE']._serialized_end=400
-  _globals['_STOPROBOTREQUEST']._serialized_start=402
-  _globals['_STOPROBOTREQUEST']._serialized_end=454
-  _globals['_STOPROBOTRESPONSE']._serialized_start=456
-  _globals['_STOPROBOTRESPONSE']._serialized_end=494
-  _globals['_ROBOTSERVICE']._serialized_start=497
-  _globals['_ROBOTSERVICE']._serialized_end=952
+  _globals['_REGISTERROBOTREQUEST']._serialized_start=128
+  _globals['_REGISTERROBOTREQUEST']._serialized_end=185
+  _globals['_GETROBOTREQUEST']._serialized_start=187
+  _globals['_GETROBOTREQUEST']._serialized_end=222
+  _globals['_LISTROBOTSREQUEST']._serialized_start=224
+  _globals['_LISTROBOTSREQUEST']._serialized_end=282
+  _globals['_LISTROBOTSRESPONSE']._serialized_start=284
+  _globals['_LISTROBOTSRESPONSE']._serialized_end=365
+  _globals['_DELETEROBOTREQUEST']._serialized_start=367
+  _globals['_DELETEROBOTREQUEST']._serialized_end=405
+  _globals['_DELETEROBOTRESPONSE']._serialized_start=407
+  _globals['_DELETEROBOTRESPONSE']._serialized_end=428
+  _globals['_STOPROBOTREQUEST']._serialized_start=430
+  _globals['_STOPROBOTREQUEST']._serialized_end=482
+  _globals['_STOPROBOTRESPONSE']._serialized_start=484
+  _globals['_STOPROBOTRESPONSE']._serialized_end=522
+  _globals['_SETPERSONAREQUEST']._serialized_start=524
+  _globals['_SETPERSONAREQUEST']._serialized_end=600
+  _globals['_ROBOTSERVICE']._serialized_start=603
+  _globals['_ROBOTSERVICE']._serialized_end=1124
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from robosoul.v1 import dialogue_pb2 as _dialogue_pb2
 from robosoul.v1 import robot_pb2 as _robot_pb2
 from robosoul.v1 import session_pb2 as _session_pb2
 from google.protobuf.internal import containers as _containers
@@ -58,3 +59,11 @@ class StopRobotResponse(_message.Message):
     DELIVERED_FIELD_NUMBER: _ClassVar[int]
     delivered: bool
     def __init__(self, delivered: bool = ...) -> None: ...
+
+class SetPersonaRequest(_message.Message):
+    __slots__ = ("robot_id", "persona")
+    ROBOT_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSONA_FIELD_NUMBER: _ClassVar[int]
+    robot_id: str
+    persona: _dialogue_pb2.Persona
+    def __init__(self, robot_id: _Optional[str] = ..., persona: _Optional[_Union[_dialogue_pb2.Persona, _Mapping]] = ...) -> None: ...

@@ -43,6 +43,11 @@ class RobotServiceStub(object):
                 request_serializer=robosoul_dot_v1_dot_robot__service__pb2.StopRobotRequest.SerializeToString,
                 response_deserializer=robosoul_dot_v1_dot_robot__service__pb2.StopRobotResponse.FromString,
                 )
+        self.SetPersona = channel.unary_unary(
+                '/robosoul.v1.RobotService/SetPersona',
+                request_serializer=robosoul_dot_v1_dot_robot__service__pb2.SetPersonaRequest.SerializeToString,
+                response_deserializer=robosoul_dot_v1_dot_robot__pb2.Robot.FromString,
+                )
         self.Connect = channel.stream_stream(
                 '/robosoul.v1.RobotService/Connect',
                 request_serializer=robosoul_dot_v1_dot_session__pb2.ClientMessage.SerializeToString,
@@ -87,6 +92,14 @@ class RobotServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetPersona(self, request, context):
+        """Change who the robot is in conversation; a live session picks it up at
+        the next utterance.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Connect(self, request_iterator, context):
         """One live session per robot: observations in, brain messages out. A new
         Connect for the same robot supersedes the old session.
@@ -122,6 +135,11 @@ def add_RobotServiceServicer_to_server(servicer, server):
                     servicer.StopRobot,
                     request_deserializer=robosoul_dot_v1_dot_robot__service__pb2.StopRobotRequest.FromString,
                     response_serializer=robosoul_dot_v1_dot_robot__service__pb2.StopRobotResponse.SerializeToString,
+            ),
+            'SetPersona': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPersona,
+                    request_deserializer=robosoul_dot_v1_dot_robot__service__pb2.SetPersonaRequest.FromString,
+                    response_serializer=robosoul_dot_v1_dot_robot__pb2.Robot.SerializeToString,
             ),
             'Connect': grpc.stream_stream_rpc_method_handler(
                     servicer.Connect,
@@ -222,6 +240,23 @@ class RobotService(object):
         return grpc.experimental.unary_unary(request, target, '/robosoul.v1.RobotService/StopRobot',
             robosoul_dot_v1_dot_robot__service__pb2.StopRobotRequest.SerializeToString,
             robosoul_dot_v1_dot_robot__service__pb2.StopRobotResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetPersona(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/robosoul.v1.RobotService/SetPersona',
+            robosoul_dot_v1_dot_robot__service__pb2.SetPersonaRequest.SerializeToString,
+            robosoul_dot_v1_dot_robot__pb2.Robot.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

@@ -1,4 +1,5 @@
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from robosoul.v1 import dialogue_pb2 as _dialogue_pb2
 from robosoul.v1 import robot_pb2 as _robot_pb2
 from robosoul.v1 import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import containers as _containers
@@ -171,8 +172,58 @@ class Ping(_message.Message):
     nonce: int
     def __init__(self, nonce: _Optional[int] = ...) -> None: ...
 
+class SkillCall(_message.Message):
+    __slots__ = ("skill", "object_id", "location_id", "person_id", "description", "goal")
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    skill: str
+    object_id: str
+    location_id: str
+    person_id: str
+    description: str
+    goal: Goal
+    def __init__(self, skill: _Optional[str] = ..., object_id: _Optional[str] = ..., location_id: _Optional[str] = ..., person_id: _Optional[str] = ..., description: _Optional[str] = ..., goal: _Optional[_Union[Goal, _Mapping]] = ...) -> None: ...
+
+class Plan(_message.Message):
+    __slots__ = ("plan_id", "steps")
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    plan_id: str
+    steps: _containers.RepeatedCompositeFieldContainer[SkillCall]
+    def __init__(self, plan_id: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[SkillCall, _Mapping]]] = ...) -> None: ...
+
+class Reply(_message.Message):
+    __slots__ = ("utterance_id", "seq", "text", "style", "final", "plan", "intent", "emotion", "trend", "refused", "transcript")
+    UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    STYLE_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    INTENT_FIELD_NUMBER: _ClassVar[int]
+    EMOTION_FIELD_NUMBER: _ClassVar[int]
+    TREND_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    utterance_id: str
+    seq: int
+    text: str
+    style: _dialogue_pb2.ReplyStyle
+    final: bool
+    plan: Plan
+    intent: str
+    emotion: _dialogue_pb2.Emotion
+    trend: _dialogue_pb2.EmotionTrend
+    refused: _containers.RepeatedScalarFieldContainer[str]
+    transcript: str
+    def __init__(self, utterance_id: _Optional[str] = ..., seq: _Optional[int] = ..., text: _Optional[str] = ..., style: _Optional[_Union[_dialogue_pb2.ReplyStyle, str]] = ..., final: bool = ..., plan: _Optional[_Union[Plan, _Mapping]] = ..., intent: _Optional[str] = ..., emotion: _Optional[_Union[_dialogue_pb2.Emotion, _Mapping]] = ..., trend: _Optional[_Union[_dialogue_pb2.EmotionTrend, _Mapping]] = ..., refused: _Optional[_Iterable[str]] = ..., transcript: _Optional[str] = ...) -> None: ...
+
 class ClientMessage(_message.Message):
-    __slots__ = ("trace_context", "open", "observation", "set_goal", "resume", "ping")
+    __slots__ = ("trace_context", "open", "observation", "set_goal", "resume", "ping", "text", "scene")
     class TraceContextEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -186,13 +237,17 @@ class ClientMessage(_message.Message):
     SET_GOAL_FIELD_NUMBER: _ClassVar[int]
     RESUME_FIELD_NUMBER: _ClassVar[int]
     PING_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SCENE_FIELD_NUMBER: _ClassVar[int]
     trace_context: _containers.ScalarMap[str, str]
     open: SessionOpen
     observation: Observation
     set_goal: Goal
     resume: Resume
     ping: Ping
-    def __init__(self, trace_context: _Optional[_Mapping[str, str]] = ..., open: _Optional[_Union[SessionOpen, _Mapping]] = ..., observation: _Optional[_Union[Observation, _Mapping]] = ..., set_goal: _Optional[_Union[Goal, _Mapping]] = ..., resume: _Optional[_Union[Resume, _Mapping]] = ..., ping: _Optional[_Union[Ping, _Mapping]] = ...) -> None: ...
+    text: _dialogue_pb2.UserText
+    scene: _dialogue_pb2.Scene
+    def __init__(self, trace_context: _Optional[_Mapping[str, str]] = ..., open: _Optional[_Union[SessionOpen, _Mapping]] = ..., observation: _Optional[_Union[Observation, _Mapping]] = ..., set_goal: _Optional[_Union[Goal, _Mapping]] = ..., resume: _Optional[_Union[Resume, _Mapping]] = ..., ping: _Optional[_Union[Ping, _Mapping]] = ..., text: _Optional[_Union[_dialogue_pb2.UserText, _Mapping]] = ..., scene: _Optional[_Union[_dialogue_pb2.Scene, _Mapping]] = ...) -> None: ...
 
 class ActionChunk(_message.Message):
     __slots__ = ("chunk_id", "observation_seq", "start_time", "step_period_s", "joint_names", "positions", "goal_id", "model_version")
@@ -300,7 +355,7 @@ class Pong(_message.Message):
     def __init__(self, nonce: _Optional[int] = ..., server_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BrainMessage(_message.Message):
-    __slots__ = ("started", "actions", "speech", "event", "error", "stop", "pong")
+    __slots__ = ("started", "actions", "speech", "event", "error", "stop", "pong", "reply")
     STARTED_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
     SPEECH_FIELD_NUMBER: _ClassVar[int]
@@ -308,6 +363,7 @@ class BrainMessage(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
     PONG_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
     started: SessionStarted
     actions: ActionChunk
     speech: SpeechAudio
@@ -315,4 +371,5 @@ class BrainMessage(_message.Message):
     error: Error
     stop: Stop
     pong: Pong
-    def __init__(self, started: _Optional[_Union[SessionStarted, _Mapping]] = ..., actions: _Optional[_Union[ActionChunk, _Mapping]] = ..., speech: _Optional[_Union[SpeechAudio, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stop: _Optional[_Union[Stop, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ...) -> None: ...
+    reply: Reply
+    def __init__(self, started: _Optional[_Union[SessionStarted, _Mapping]] = ..., actions: _Optional[_Union[ActionChunk, _Mapping]] = ..., speech: _Optional[_Union[SpeechAudio, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stop: _Optional[_Union[Stop, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ...) -> None: ...
