@@ -79,6 +79,12 @@ bench-sim: env ## Simulation throughput: parallel service vs raw MuJoCo, 1 and 2
 bench-blending: env policy ## Chunk-boundary jump and jerk: latency-compensated blending vs naive switching
 	$(PY) bench/chunk_blending.py --policy $(POLICY)
 
+bench-language: env ## Language: plan accuracy, refusals, empathy, latency per backend on the evaluation set
+	$(PY) bench/language.py --tools-cases 20
+
+bench-language-platform: env policy ## Language through gateway and NATS: stop fast path and first reply sentence
+	$(PY) bench/language_platform.py --policy $(POLICY)
+
 bench-onboarding: env policy ## Onboard the three held-out bodies through the platform (about 4 minutes)
 	$(PY) bench/onboarding.py --policy $(POLICY)
 
@@ -93,4 +99,4 @@ clean: ## Remove build outputs (keeps the environments)
 distclean: clean ## Remove build outputs and environments
 	rm -rf $(VENV) $(PROTOC_VENV)
 
-.PHONY: help env proto proto-check demos policy demo test bench bench-policy bench-sim bench-blending bench-onboarding lint ci clean distclean
+.PHONY: help env proto proto-check demos policy demo test bench bench-policy bench-sim bench-blending bench-language bench-language-platform bench-onboarding lint ci clean distclean

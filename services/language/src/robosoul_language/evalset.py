@@ -149,7 +149,7 @@ def build() -> list[Case]:
         ("go back to your home position", HOME), ("return home please", HOME), ("reset to your starting pose", HOME), ("park your arm", HOME),
     ]:
         cases.append(Case("command", text, [step]))
-    for text in ["stop it", "stop right now!", "wait, wait", "freeze right there!", "hold on there", "halt, robot", "don't move", "whoa, stop that",
+    for text in ["stop it", "stop right now!", "wait, wait", "freeze right there!", "hold on there", "halt, robot", "don't you move", "whoa, stop that",
                  "please stop moving", "hang on a second", "stay still", "okay that's enough, stop", "emergency stop", "wait a moment"]:
         cases.append(Case("stop", text, [STOP]))
     for text, steps in [
@@ -188,7 +188,7 @@ def build() -> list[Case]:
         ("lift the blue cube", [], True),
     ]:
         cases.append(Case("capability", text, steps, robot="reach-only", invalid=invalid))
-    for text in ["hello there robot", "good afternoon", "what's your name", "who am I talking to", "how are you today",
+    for text in ["hello there robot", "good afternoon", "what is your name, robot", "who am I talking to", "how are you today",
                  "how's your day going", "what are you capable of", "what things can you do for me", "thanks so much",
                  "thank you, that was great", "goodbye for now", "see you tomorrow", "what do you see on the table",
                  "what objects can you see", "describe what is in front of you", "is there anything on the table",

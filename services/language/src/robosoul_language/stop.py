@@ -14,7 +14,7 @@ import re
 
 _ANYWHERE = re.compile(
     r"\b(stop|stopp?ing|halt|freeze|abort|e-?stop|emergency|cease|don'?t move|do not move|stay still|stand still|"
-    r"keep still|hold still|cut it out|quit it|that'?s enough|no no no|whoa|woah)\b"
+    r"keep still|hold still|don'?t you move|cut it out|quit it|that'?s enough|no no no|whoa|woah)\b"
 )
 _AT_START = re.compile(
     r"^(please |ok |okay |hey |no |robot |oh )*(wait|hold on|hang on|hold it|hold up|pause|enough|not so fast|careful|easy|"
