@@ -1,6 +1,7 @@
 """The evaluation set is what bench/language.py claims it is."""
 
 from robosoul_language import evalset, intents
+from robosoul_language.skills import SKILLS
 from robosoul_language.stop import is_stop
 
 
@@ -20,7 +21,7 @@ def test_expected_plans_name_real_things_and_invalid_cases_expect_a_refusal():
         ids = {o.object_id for o in scene.objects} | {""}
         people = {p.person_id for p in scene.people} | {""}
         for skill, obj, loc, person in case.expected:
-            assert obj in ids and loc in ids and person in people, case
+            assert skill in SKILLS and obj in ids and loc in ids and person in people, case
         if case.invalid:
             assert case.expected == [], case
 
