@@ -112,6 +112,13 @@ def summarise(name: str, rows: list[dict]) -> dict:
     }
 
 
+def spread(cases: list, n: int) -> list:
+    """Every k-th case, so a subset keeps every category; n = 0 means all."""
+    if not n or n >= len(cases):
+        return cases
+    return cases[:: max(1, len(cases) // n)][:n]
+
+
 def table(results: list[dict]) -> None:
     print("\n| backend | cases | plan exact-match | invalid requests caught | invalid calls reaching motion | empathy style | plan p50 / p95 (ms) | first sentence p50 / p95 (ms) | stop fast path p50 / p95 (ms) | turns the small model decided |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -131,6 +138,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-llm", action="store_true", help="skip the backends that need the small model")
     parser.add_argument("--llm-margin", type=float, default=0.01, help="embedded + small model: ask it when the best two intents are this close")
+    parser.add_argument("--llm-cases", type=int, default=0, help="embedded + small model on this many cases (0 = all)")
     parser.add_argument("--tools-cases", type=int, default=0, help="run the tools backend (llama.cpp function calling) on this many cases")
     args = parser.parse_args()
 
@@ -148,10 +156,9 @@ async def main() -> None:
             try:
                 chat = ChatClient(url, MODEL, timeout_s=60)
                 results.append(await run_backend(f"embedded + Gemma 3 270M on near ties (margin {args.llm_margin})",
-                                                 EmbeddedBackend(matcher, chat, llm_margin=args.llm_margin), cases))
+                                                 EmbeddedBackend(matcher, chat, llm_margin=args.llm_margin), spread(cases, args.llm_cases)))
                 if args.tools_cases:
-                    step = max(1, len(cases) // args.tools_cases)
-                    subset = cases[::step][: args.tools_cases]
+                    subset = spread(cases, args.tools_cases)
                     tools = ToolsBackend(ChatClient(url, TOOLS_MODEL, timeout_s=120), stream=False, max_tokens=60)
                     results.append(await run_backend("tools: Gemma 3 270M via llama.cpp function calling", tools, subset))
             finally:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from robosoul.v1 import dialogue_pb2 as dp
 from robosoul.v1 import robot_pb2, robot_service_pb2_grpc
 from robosoul.v1 import robot_service_pb2 as rs
 from robosoul.v1 import session_pb2 as sp
@@ -51,6 +52,12 @@ BAD = [
     ("frame from an unknown camera", lambda: sp.ClientMessage(observation=sp.Observation(seq=0, camera_frame=sp.CameraFrame(timestamp=ts(), camera="nope", encoding=1, encoded=b"\xff\xd8\xff"))), grpc.StatusCode.INVALID_ARGUMENT, "not a camera"),
     ("float audio", lambda: sp.ClientMessage(observation=sp.Observation(seq=0, audio=sp.AudioChunk(timestamp=ts(), samples=from_numpy(np.zeros(16, np.float32))))), grpc.StatusCode.INVALID_ARGUMENT, "microphone"),
     ("empty message", lambda: sp.ClientMessage(), grpc.StatusCode.INVALID_ARGUMENT, "empty ClientMessage"),
+    ("blank utterance", lambda: sp.ClientMessage(text=dp.UserText(utterance_id="u1", text="  ")), grpc.StatusCode.INVALID_ARGUMENT, "text is empty"),
+    ("utterance too long", lambda: sp.ClientMessage(text=dp.UserText(utterance_id="u1", text="a" * 2001)), grpc.StatusCode.INVALID_ARGUMENT, "at most 2000"),
+    ("utterance id with spaces", lambda: sp.ClientMessage(text=dp.UserText(utterance_id="u 1", text="hi")), grpc.StatusCode.INVALID_ARGUMENT, "utterance_id"),
+    ("emotion scores not summing to 1", lambda: sp.ClientMessage(text=dp.UserText(utterance_id="u1", text="hi", emotion=dp.Emotion(happy=0.3))), grpc.StatusCode.INVALID_ARGUMENT, "sum to 1"),
+    ("scene object in millimetres", lambda: sp.ClientMessage(scene=dp.Scene(objects=[dp.SceneObject(object_id="o", label="cube", position={"x": 300.0})])), grpc.StatusCode.INVALID_ARGUMENT, "metres"),
+    ("scene object ids repeated", lambda: sp.ClientMessage(scene=dp.Scene(objects=[dp.SceneObject(object_id="o", label="cube")] * 2)), grpc.StatusCode.INVALID_ARGUMENT, "appears twice"),
 ]
 
 

@@ -17,6 +17,7 @@ from robosoul_language.intents import IntentMatcher
 from robosoul_language.llm_server import MODEL, TOOLS_MODEL
 from robosoul_language.service import LanguageService
 from robosoul_sdk import RoboSoulClient
+from robosoul_sdk.errors import InvalidArgument
 from robosoul_simulation.virtual_robot import VirtualRobot
 
 
@@ -69,15 +70,13 @@ async def test_spoken_command_moves_the_arm_and_stop_wins(stack, keys):
             assert stops[0].source == "language"
             assert robot.session.executor.stopped
 
-            await robot.session.say("")  # refused in-stream; the session goes on
-            await asyncio.sleep(0.3)
-            assert errors and "text is empty" in str(errors[-1])
+            with pytest.raises(InvalidArgument):
+                await robot.session.say("   ")  # the SDK refuses it before it leaves (the gateway would too)
             assert (await robot.session.ask("hello"))[0].intent == "greeting"
+            assert not errors
 
 
 async def test_set_persona_is_validated(stack, keys):
-    from robosoul_sdk.errors import InvalidArgument
-
     async with RoboSoulClient(stack.gateway_target, keys["alpha"]) as client:
         robot = VirtualRobot(client, "persona-check")
         await robot.register(replace=True)
@@ -125,3 +124,22 @@ async def test_tools_backend_on_llama_cpp_function_calling(stack):
     assert result.decided_by == "tools" and result.sentences
     ids = {o.object_id for o in evalset.SCENES["table"].objects}
     assert all(s.object_id in ids | {""} and s.skill in {"pick", "place", "reach", "look_at", "wave", "go_home", "stop"} for s in result.plan.steps)
+
+
+async def test_language_service_down_still_gets_an_answer(stack, keys):
+    """With no language service, `ask` completes with an apology and the vendor gets UNAVAILABLE."""
+    proc = stack.processes["language"]
+    proc.stop()
+    try:
+        async with RoboSoulClient(stack.gateway_target, keys["alpha"]) as client:
+            robot = VirtualRobot(client, "lonely")
+            await robot.register(replace=True)
+            errors = []
+            robot.session.on_error = errors.append
+            async with robot:
+                replies = await robot.session.ask("hello?")
+                assert replies[-1].final and replies[-1].intent == "error"
+                await asyncio.sleep(0.2)
+                assert errors and "language" in str(errors[0])
+    finally:
+        stack.start_language()

@@ -27,7 +27,7 @@ from opentelemetry import trace
 
 from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2, tensor_pb2
 from robosoul_core.clock import now_timestamp
-from robosoul_core.errors import DeadlineExceeded, Internal, RoboSoulError, Unavailable
+from robosoul_core.errors import DeadlineExceeded, Internal, InvalidArgument, RoboSoulError, Unavailable
 from robosoul_core.telemetry import inject
 from robosoul_core.tensors import to_numpy
 from robosoul_core.validation import joint_limits
@@ -230,6 +230,8 @@ class Session:
 
             await session.say("wave at me", emotion=my_emotion_scores)
         """
+        if not text.strip() or len(text) > 2000:
+            raise InvalidArgument("text must be 1..2000 characters and not blank")
         uid = utterance_id or f"u-{uuid.uuid4().hex[:12]}"
         msg = session_pb2.ClientMessage(text=dialogue_pb2.UserText(utterance_id=uid, text=text, emotion=emotion))
         if not await self._write(msg):

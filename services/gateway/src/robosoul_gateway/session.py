@@ -19,7 +19,7 @@ from nats.aio.client import Client
 from opentelemetry import trace
 
 from robosoul.bus.v1 import control_pb2, language_pb2, motion_pb2
-from robosoul.v1 import robot_pb2, session_pb2
+from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2
 from robosoul_core import bus, subjects
 from robosoul_core.clock import now_timestamp
 from robosoul_core.errors import (
@@ -336,7 +336,12 @@ class Session:
             try:
                 await bus.request(self._nc, subjects.LANGUAGE_TURN, request, language_pb2.TurnResult, timeout=self._config.language_timeout_s)
             except RoboSoulError as err:
+                # The robot still answers (a waiting `ask` completes), and the vendor learns why.
                 self.send_error(err)
+                self.send(session_pb2.BrainMessage(reply=session_pb2.Reply(
+                    utterance_id=text.utterance_id, text="Sorry, I can't answer right now.", final=True, intent="error",
+                    style=dialogue_pb2.REPLY_STYLE_CALM, transcript=text.text,
+                )))
 
     async def _publish_scene(self, scene, trace_context: dict[str, str]) -> None:
         subject = subjects.robot_subject(self.tenant, self.robot_id, subjects.SCENE_STREAM)
