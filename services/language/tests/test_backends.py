@@ -135,3 +135,20 @@ async def test_embedded_backend_asks_with_a_schema_of_the_best_intents(matcher, 
     enum = bodies[0]["response_format"]["schema"]["properties"]["intent"]["enum"]
     assert bodies[0]["response_format"]["type"] == "json_object" and "pick" in enum and len(enum) == 4
     assert result.decided_by == "llm" and [s.skill for s in result.plan.steps] == ["reach"]
+
+
+@pytest.mark.parametrize("said, named, faithful", [
+    ("pick up the purple ball", "red cube", False),   # exists, but is not what was asked for
+    ("pick up the purple cube", "red cube", False),
+    ("grab the crimson block", "red cube", True),     # synonyms
+    ("put the red cube in the bin", "blue bin", True),  # the model may add what the person left out
+    ("pick it up", "green ball", True),               # pronouns refer back
+])
+async def test_a_model_is_held_to_what_was_said(tools_service, said, named, faithful):
+    make, _ = tools_service
+    service, rec = make(tool_events(("pick" if "bin" not in named else "place", f'{{"object": "{named}"}}' if "bin" not in named else f'{{"object": "red cube", "location": "{named}"}}')))
+    result = await service.turn(turn_request(said))
+    if faithful:
+        assert result.plan.steps, result.refused
+    else:
+        assert not result.plan.steps and "not sure which" in result.refused[0] and "goal" not in rec.kinds()

@@ -130,11 +130,17 @@ class LanguageService:
             with tracer.start_as_current_span(f"language.decide {self._backend.name}"):
                 decision = await self._backend.decide(TurnContext(text=text, emotion=emotion, robot=robot, scene=scene, history=conv.history))
             intent, calls, decided_by, words = decision.intent, decision.calls, decision.decided_by, decision.words
-            if intent == "stop":  # a paraphrase only the matcher caught: stop now, then answer
-                await self._publish(req.tenant, req.robot_id, control_pb2.RobotCommand(
-                    stop=session_pb2.Stop(reason=f"heard {text[:60]!r}", source="language", timestamp=now_timestamp())
-                ))
+        unfaithful: list[str] = []
+        if decided_by == "tools":  # a model named the objects: hold it to what was said
+            unfaithful = [r for r in (skills.unfaithful(c, text) for c in calls) if r]
+            calls = [c for c in calls if not skills.unfaithful(c, text)]
+        if not fast_stop and (intent == "stop" or any(c.skill == "stop" for c in calls)):
+            # A paraphrase only the matcher or the model caught: stop now, then answer.
+            await self._publish(req.tenant, req.robot_id, control_pb2.RobotCommand(
+                stop=session_pb2.Stop(reason=f"heard {text[:60]!r}", source="language", timestamp=now_timestamp())
+            ))
         checked = skills.check(calls, robot, scene, last_object=conv.last_object, held=conv.held)
+        checked.refused[:0] = unfaithful
         conv.last_object, conv.held = checked.last_object, checked.held
         style = choose_style(emotion, robot.persona, intent=intent)
         plan = session_pb2.Plan(plan_id=f"plan-{uuid.uuid4().hex[:12]}", steps=checked.steps)

@@ -98,6 +98,44 @@ def _pick_step(obj: dialogue_pb2.SceneObject) -> session_pb2.SkillCall | None:
     return session_pb2.SkillCall(skill="pick", object_id=obj.object_id, description=f"pick up the {describe(obj)}", goal=goal)
 
 
+def unfaithful(call: Call, said: str) -> str:
+    """Why a model's call names something the person did not say, or "" if it is faithful.
+
+    A language model can ground a request on the wrong object ("the purple ball"
+    becoming "red cube", which exists). Each object a call names must match one the
+    person named: the same kind, and no colour the person did not give it ("the
+    bin" may become "blue bin"; "the purple cube" may not become "red cube").
+    Pronouns refer back and pass.
+    """
+    if parse_mention(said).pronoun:
+        return ""  # "pick it up": the model may name what "it" was
+    heard = said_mentions(said)
+    for phrase in (call.object, call.location):
+        m = parse_mention(phrase)
+        if not phrase or (m.pronoun and not (m.colors or m.kind)):
+            continue
+        if not any((not m.kind or not kind or m.kind == kind) and (not colors or not m.colors or m.colors & colors)
+                   for colors, kind in heard if (m.kind and kind) or (m.colors and colors)):
+            return f"I'm not sure which {m.describe()} you mean"
+    return ""
+
+
+def said_mentions(said: str) -> list[tuple[set[str], str]]:
+    """(colours, kind) of each thing an utterance names, in order: "the red cube in the bin" -> [({red}, cube), ({}, bin)]."""
+    out: list[tuple[set[str], str]] = []
+    colors: set[str] = set()
+    for word in said.lower().replace(",", " ").split():
+        m = parse_mention(word)
+        if m.kind:
+            out.append((colors | m.colors, m.kind))
+            colors = set()
+        elif m.colors:
+            colors |= m.colors
+    if colors:
+        out.append((colors, ""))
+    return out
+
+
 def _gate(goal: session_pb2.Goal, robot: robot_pb2.Robot) -> str:
     """The last gate before motion: the validator the gateway and motion apply too."""
     try:
