@@ -10,7 +10,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 PROTOC_VENV := .venv-protoc
 BUILD       := build
-PACKAGES    := libs/core sdk/python services/gateway services/motion services/simulation services/language libs/devstack
+PACKAGES    := libs/core sdk/python services/gateway services/motion services/simulation services/language services/voice libs/devstack
 # The generalist policy trains on every training body of the simulation's registry
 # (robosoul_simulation.bodies); the held-out bodies never enter its demonstrations.
 POLICY      := $(BUILD)/policy/generalist/policy.onnx
@@ -18,7 +18,10 @@ DEMOS       := $(BUILD)/demos/training/.stamp
 DEMO_SKILLS := reach pose path grasp
 # Extra reach episodes per body on top of the defaults (reach is what onboarding is judged on).
 REACH_EXTRA := 300
-POLICY_SRC  := $(shell find services/simulation/src services/motion/src/robosoul_motion/training libs/core/src/robosoul_core/policy_io.py -name '*.py' -o -name '*.xml' 2>/dev/null)
+# What the demonstrations and the training read (the simulation service's serving,
+# onboarding and virtual-robot code does not change them, so editing it retrains nothing).
+SIM_NOT_TRAINING := $(addprefix services/simulation/src/robosoul_simulation/,__main__.py config.py service.py onboarding.py validate.py virtual_robot.py)
+POLICY_SRC  := $(filter-out $(SIM_NOT_TRAINING),$(shell find services/simulation/src services/motion/src/robosoul_motion/training libs/core/src/robosoul_core/policy_io.py -name '*.py' -o -name '*.xml' 2>/dev/null))
 PYTEST_ARGS ?=
 # llama-cpp-python has no prebuilt wheel here: a portable build (the native one
 # crashed with SIGILL on other CPUs). About 6 minutes once; pip caches the wheel.
@@ -50,7 +53,7 @@ proto-check: $(PROTOC_VENV)/.stamp ## Fail if the committed protocol code is sta
 	$(PROTOC_VENV)/bin/python tools/protogen.py --check
 
 demos: $(DEMOS) ## Collect expert demonstrations of every training body in MuJoCo (one .npz per body)
-$(DEMOS): $(VENV)/.stamp $(POLICY_SRC)
+$(DEMOS): $(POLICY_SRC) | $(VENV)/.stamp
 	rm -rf $(BUILD)/demos/training $(BUILD)/demos/training-reach
 	$(PY) -m robosoul_simulation.demos --embodiment training --skills $(DEMO_SKILLS) --out $(BUILD)/demos/training/
 	$(PY) -m robosoul_simulation.demos --embodiment training --skills reach --episodes $(REACH_EXTRA) --seed 1 --out $(BUILD)/demos/training-reach/

@@ -5,6 +5,9 @@ set -euo pipefail
 
 missing=()
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+# Voice: espeak-ng speaks the styles where pitch matters; sox makes the test set's noise.
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || missing+=(sox)
 python_base="${PYTHON_BASE:-/usr/bin/python3.11}"
 "$python_base" -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3.11-venv)
 

@@ -57,3 +57,23 @@ def test_telemetry_protocol_validated():
 
 def test_empty_values_are_plain_strings_not_json():
     assert TelemetryConfig.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": ""}).exporter_otlp_endpoint == ""
+
+
+async def test_serve_until_closes_everything_in_order_even_when_one_fails():
+    import asyncio
+
+    from robosoul_core.runtime import serve_until
+
+    calls = []
+
+    async def drain():
+        calls.append("drain")
+
+    def broken():
+        calls.append("broken")
+        raise RuntimeError("boom")
+
+    stop = asyncio.Event()
+    stop.set()
+    await serve_until(stop, broken, None, drain, lambda: calls.append("sync"))
+    assert calls == ["broken", "drain", "sync"]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import logging
 import os
 import signal
 from collections.abc import Callable, Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -30,3 +34,23 @@ def stop_event_on_signals() -> asyncio.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     return stop
+
+
+async def serve_until(stop: asyncio.Event, *closers: Callable[[], Any] | None) -> None:
+    """Wait for `stop`, then run each closer in order (sync or async; None is skipped).
+
+    One closer failing is logged and does not keep the others from running, so a
+    service always drains NATS and stops its health endpoint on the way out.
+    """
+    try:
+        await stop.wait()
+    finally:
+        for close in closers:
+            if close is None:
+                continue
+            try:
+                result = close()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:  # noqa: BLE001 - keep closing the rest
+                log.exception("error while shutting down (%s)", getattr(close, "__qualname__", close))

@@ -56,6 +56,8 @@ class StackConfig:
     # The embedded small model's server (llama.cpp + Gemma 3 270M) as its own process;
     # the language service is pointed at it.
     llm: bool = False
+    # The voice service (needs the language service to answer).
+    voice: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
 
@@ -130,6 +132,8 @@ class LocalStack:
             self.start_llm()
         if self.config.language:
             self.start_language()
+        if self.config.voice:
+            self.start_voice()
         self._start_gateway()
 
     def stop(self) -> None:
@@ -236,6 +240,16 @@ class LocalStack:
             ready=lambda: _http_ok(f"http://127.0.0.1:{metrics_port}/healthz"),
         )
         self.processes["language"] = proc.start(timeout=120)
+        return proc
+
+    def start_voice(self) -> ManagedProcess:
+        metrics_port = free_port()
+        env = self._service_env("voice", metrics_port)
+        proc = ManagedProcess(
+            "voice", [sys.executable, "-m", "robosoul_voice"], env=env, log_dir=self.logs,
+            ready=lambda: _http_ok(f"http://127.0.0.1:{metrics_port}/healthz"),
+        )
+        self.processes["voice"] = proc.start(timeout=120)
         return proc
 
     def _start_gateway(self) -> None:

@@ -27,9 +27,9 @@ from opentelemetry import trace
 
 from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2, tensor_pb2
 from robosoul_core.clock import now_timestamp
-from robosoul_core.errors import DeadlineExceeded, Internal, InvalidArgument, RoboSoulError, Unavailable
+from robosoul_core.errors import DeadlineExceeded, FailedPrecondition, Internal, InvalidArgument, RoboSoulError, Unavailable
 from robosoul_core.telemetry import inject
-from robosoul_core.tensors import to_numpy
+from robosoul_core.tensors import from_numpy, to_numpy
 from robosoul_core.validation import joint_limits
 from robosoul_sdk.driver import JointReading, RobotDriver
 from robosoul_sdk.errors import from_grpc, from_grpc_int
@@ -123,7 +123,13 @@ class Session:
         await session.run(duration_s=10)
 
     Callbacks (optional, plain functions): on_event(Event), on_speech(SpeechAudio),
+    on_speech_cancel(CancelSpeech) (stop playing that reply now: the person spoke
+    over the robot), on_heard(Heard) (transcript and emotion of what a person said),
     on_reply(Reply), on_error(RoboSoulError) for refused messages, on_stop(Stop).
+
+    Listening (RoboSoul's voice): stream the microphone as it records,
+
+        await session.send_audio(pcm_int16_chunk, sample_rate_hz=16000)
 
     Talking to the robot (text in; replies, a plan and possibly a stop out):
 
@@ -146,6 +152,8 @@ class Session:
         self.on_error: Callable[[RoboSoulError], None] | None = None
         self.on_stop: Callable[[session_pb2.Stop], None] | None = None
         self.on_reply: Callable[[session_pb2.Reply], None] | None = None
+        self.on_heard: Callable[[session_pb2.Heard], None] | None = None
+        self.on_speech_cancel: Callable[[session_pb2.CancelSpeech], None] | None = None
         # utterance_id -> (replies so far, future completed by the final one)
         self._asking: dict[str, tuple[list[session_pb2.Reply], asyncio.Future]] = {}
         self._call = None
@@ -254,6 +262,25 @@ class Session:
         finally:
             self._asking.pop(uid, None)
 
+    async def send_audio(self, samples: np.ndarray, *, sample_rate_hz: int = 16_000) -> None:
+        """Stream microphone audio (int16 PCM, mono or [frames, channels]) as it is recorded, in chunks of 20-100 ms.
+
+        The voice service hears when the person has finished, what they said and how
+        they sounded (`on_heard`), and answers with speech (`on_speech`).
+        """
+        if self.robot is None or not self.robot.embodiment.HasField("microphone"):
+            raise FailedPrecondition("this robot has no microphone in its embodiment")
+        samples = np.asarray(samples)
+        if samples.dtype != np.int16:
+            raise InvalidArgument(f"audio must be int16 PCM, not {samples.dtype}")
+        self._seq += 1
+        msg = session_pb2.ClientMessage(observation=session_pb2.Observation(seq=self._seq, audio=session_pb2.AudioChunk(
+            timestamp=now_timestamp(), device=self.robot.embodiment.microphone.name, sample_rate_hz=sample_rate_hz,
+            samples=from_numpy(samples),
+        )))
+        if not await self._write(msg):
+            raise Unavailable("not connected to RoboSoul; wait_connected() first")
+
     async def send_scene(self, scene: dialogue_pb2.Scene) -> None:
         """What the robot sees, from your own perception: grounds "the red cube" in replies and plans."""
         if not await self._write(session_pb2.ClientMessage(scene=scene)):
@@ -350,6 +377,10 @@ class Session:
             self._callback(self.on_speech, msg.speech)
         elif kind == "reply":
             self._on_reply(msg.reply)
+        elif kind == "cancel_speech":
+            self._callback(self.on_speech_cancel, msg.cancel_speech)
+        elif kind == "heard":
+            self._callback(self.on_heard, msg.heard)
 
     def _on_reply(self, reply: session_pb2.Reply) -> None:
         asking = self._asking.get(reply.utterance_id)

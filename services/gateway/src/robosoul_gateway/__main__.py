@@ -6,7 +6,7 @@ import os
 
 from robosoul_core import bus
 from robosoul_core.config import MetricsConfig, NatsConfig, TelemetryConfig
-from robosoul_core.runtime import run_main, stop_event_on_signals
+from robosoul_core.runtime import run_main, serve_until, stop_event_on_signals
 from robosoul_core.telemetry import OpsServer, ServiceMetrics, setup_tracing
 from robosoul_gateway.config import GatewayConfig
 from robosoul_gateway.server import start_gateway
@@ -29,14 +29,7 @@ async def run() -> None:
     gateway = await start_gateway(nc, gateway_config, metrics)
     ops = OpsServer(metrics, MetricsConfig.from_env(env), healthy=lambda: nc.is_connected)
     await ops.start()
-    try:
-        await stop.wait()
-    finally:
-        await gateway.stop()
-        await ops.stop()
-        await nc.drain()
-        if tracing is not None:
-            tracing.shutdown()
+    await serve_until(stop, gateway.stop, ops.stop, nc.drain, tracing.shutdown if tracing else None)
 
 
 def main() -> None:

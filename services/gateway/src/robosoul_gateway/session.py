@@ -214,6 +214,10 @@ class Session:
             self.send(session_pb2.BrainMessage(event=cmd.event))
         elif kind == "reply":
             self.send(session_pb2.BrainMessage(reply=cmd.reply))
+        elif kind == "cancel_speech":
+            self.send(session_pb2.BrainMessage(cancel_speech=cmd.cancel_speech))
+        elif kind == "heard":
+            self.send(session_pb2.BrainMessage(heard=cmd.heard))
 
     # ------------------------------------------------------------------ inbound
 

@@ -13,7 +13,7 @@ from robosoul.v1 import dialogue_pb2
 from robosoul_core import bus, subjects
 from robosoul_core.config import MetricsConfig, NatsConfig, TelemetryConfig
 from robosoul_core.registry import RobotRegistry
-from robosoul_core.runtime import run_main, stop_event_on_signals
+from robosoul_core.runtime import run_main, serve_until, stop_event_on_signals
 from robosoul_core.telemetry import OpsServer, ServiceMetrics, inject, setup_tracing
 from robosoul_language import __version__
 from robosoul_language.backends import Backend, EmbeddedBackend, ToolsBackend
@@ -71,17 +71,7 @@ async def run() -> None:
     ops = OpsServer(metrics, MetricsConfig.from_env(env), healthy=lambda: nc.is_connected)
     await ops.start()
     log.info("language service %s serving %s (backend %s, model %s)", service.id, subjects.LANGUAGE_TURN, config.backend, config.llm_url or "none")
-    try:
-        await stop.wait()
-    finally:
-        await service.stop()
-        await scenes.unsubscribe()
-        await endpoints.drain()
-        await nc.drain()
-        await backend.stop()
-        await ops.stop()
-        if tracing is not None:
-            tracing.shutdown()
+    await serve_until(stop, service.stop, scenes.unsubscribe, endpoints.drain, nc.drain, backend.stop, ops.stop, tracing.shutdown if tracing else None)
 
 
 def main() -> None:

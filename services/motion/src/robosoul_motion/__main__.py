@@ -10,7 +10,7 @@ from nats.micro import add_service
 from robosoul.bus.v1 import motion_pb2
 from robosoul_core import bus, subjects
 from robosoul_core.config import MetricsConfig, NatsConfig, TelemetryConfig
-from robosoul_core.runtime import run_main, stop_event_on_signals
+from robosoul_core.runtime import run_main, serve_until, stop_event_on_signals
 from robosoul_core.telemetry import OpsServer, ServiceMetrics, setup_tracing
 from robosoul_motion import __version__
 from robosoul_motion.config import MotionConfig
@@ -41,16 +41,7 @@ async def run() -> None:
     ops = OpsServer(metrics, MetricsConfig.from_env(env), healthy=lambda: nc.is_connected and policy.ready)
     await ops.start()
     log.info("motion service %s serving %s (Triton %s, model %s)", service.id, subjects.MOTION_CHUNK, config.triton_url, config.model_name)
-    try:
-        await stop.wait()
-    finally:
-        await service.stop()
-        await endpoints.drain()
-        await nc.drain()
-        await policy.stop()
-        await ops.stop()
-        if tracing is not None:
-            tracing.shutdown()
+    await serve_until(stop, service.stop, endpoints.drain, nc.drain, policy.stop, ops.stop, tracing.shutdown if tracing else None)
 
 
 def main() -> None:

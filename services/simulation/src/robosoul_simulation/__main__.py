@@ -16,7 +16,7 @@ from robosoul_core import bus, jobs, subjects
 from robosoul_core.config import MetricsConfig, NatsConfig, TelemetryConfig
 from robosoul_core.jobs import JOBS_BUCKET, JobStore
 from robosoul_core.registry import RobotRegistry
-from robosoul_core.runtime import run_main, stop_event_on_signals
+from robosoul_core.runtime import run_main, serve_until, stop_event_on_signals
 from robosoul_core.telemetry import OpsServer, ServiceMetrics, setup_tracing
 from robosoul_simulation.config import SimulationConfig
 from robosoul_simulation.onboarding import OnboardingRunner
@@ -61,16 +61,7 @@ async def run() -> None:
         "simulation service %s: validate on %s.simulation.validate, onboarding jobs from %s (stream %s)",
         service.id, subjects.SERVICE_PREFIX, jobs.SUBJECT, jobs.STREAM,
     )
-    try:
-        await stop.wait()
-    finally:
-        await runner.stop()
-        await service.stop()
-        await endpoints.drain()
-        await nc.drain()
-        await ops.stop()
-        if tracing is not None:
-            tracing.shutdown()
+    await serve_until(stop, runner.stop, service.stop, endpoints.drain, nc.drain, ops.stop, tracing.shutdown if tracing else None)
 
 
 def main() -> None:

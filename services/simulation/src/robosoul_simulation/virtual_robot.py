@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robosoul.v1 import robot_pb2
 from robosoul_sdk import JointReading, RoboSoulClient, RobotDriver, Session, SessionConfig, reach
 from robosoul_sdk.errors import NotFound, RoboSoulError
 from robosoul_simulation.bodies import Arm, embodiment_for, known_tags, load_body
@@ -113,14 +114,22 @@ class VirtualRobot:
         self.session = client.session(robot_id, self.driver, config)
         self._task: asyncio.Task | None = None
 
-    async def register(self, *, replace: bool = False) -> None:
-        """Register the arm's embodiment (from its MJCF); with `replace`, re-register it."""
+    async def register(self, *, replace: bool = False, audio: bool = False) -> None:
+        """Register the arm's embodiment (from its MJCF); with `replace`, re-register it.
+
+        With `audio`, the body also has a 16 kHz microphone and a 22,050 Hz speaker
+        (robosoul_devstack.virtual_audio simulates the room they are in).
+        """
         if replace:
             try:
                 await self.client.delete_robot(self.robot_id)
             except NotFound:
                 pass
-        await self.client.ensure_robot(self.robot_id, embodiment_for(self.arm), display_name=f"virtual {self.tag}")
+        emb = embodiment_for(self.arm)
+        if audio:
+            emb.microphone.CopyFrom(robot_pb2.AudioDeviceSpec(name="mic", sample_rate_hz=16_000, channels=1))
+            emb.speaker.CopyFrom(robot_pb2.AudioDeviceSpec(name="speaker", sample_rate_hz=22_050, channels=1))
+        await self.client.ensure_robot(self.robot_id, emb, display_name=f"virtual {self.tag}")
 
     async def __aenter__(self) -> VirtualRobot:
         self._task = asyncio.create_task(self.session.run())

@@ -270,20 +270,50 @@ class ActionChunk(_message.Message):
     def __init__(self, chunk_id: _Optional[int] = ..., observation_seq: _Optional[int] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., step_period_s: _Optional[float] = ..., joint_names: _Optional[_Iterable[str]] = ..., positions: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., goal_id: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class SpeechAudio(_message.Message):
-    __slots__ = ("utterance_id", "seq", "sample_rate_hz", "samples", "text", "final")
+    __slots__ = ("utterance_id", "seq", "sample_rate_hz", "samples", "text", "final", "style")
     UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
+    STYLE_FIELD_NUMBER: _ClassVar[int]
     utterance_id: str
     seq: int
     sample_rate_hz: int
     samples: _tensor_pb2.Tensor
     text: str
     final: bool
-    def __init__(self, utterance_id: _Optional[str] = ..., seq: _Optional[int] = ..., sample_rate_hz: _Optional[int] = ..., samples: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., text: _Optional[str] = ..., final: bool = ...) -> None: ...
+    style: _dialogue_pb2.ReplyStyle
+    def __init__(self, utterance_id: _Optional[str] = ..., seq: _Optional[int] = ..., sample_rate_hz: _Optional[int] = ..., samples: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., text: _Optional[str] = ..., final: bool = ..., style: _Optional[_Union[_dialogue_pb2.ReplyStyle, str]] = ...) -> None: ...
+
+class CancelSpeech(_message.Message):
+    __slots__ = ("utterance_id", "reason", "timestamp")
+    UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    utterance_id: str
+    reason: str
+    timestamp: _timestamp_pb2.Timestamp
+    def __init__(self, utterance_id: _Optional[str] = ..., reason: _Optional[str] = ..., timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Heard(_message.Message):
+    __slots__ = ("utterance_id", "transcript", "emotion", "final", "end_of_turn_s", "asr_wait_s", "turn_score")
+    UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    EMOTION_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    END_OF_TURN_S_FIELD_NUMBER: _ClassVar[int]
+    ASR_WAIT_S_FIELD_NUMBER: _ClassVar[int]
+    TURN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    utterance_id: str
+    transcript: str
+    emotion: _dialogue_pb2.Emotion
+    final: bool
+    end_of_turn_s: float
+    asr_wait_s: float
+    turn_score: float
+    def __init__(self, utterance_id: _Optional[str] = ..., transcript: _Optional[str] = ..., emotion: _Optional[_Union[_dialogue_pb2.Emotion, _Mapping]] = ..., final: bool = ..., end_of_turn_s: _Optional[float] = ..., asr_wait_s: _Optional[float] = ..., turn_score: _Optional[float] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("timestamp", "kind", "message", "attributes")
@@ -355,7 +385,7 @@ class Pong(_message.Message):
     def __init__(self, nonce: _Optional[int] = ..., server_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BrainMessage(_message.Message):
-    __slots__ = ("started", "actions", "speech", "event", "error", "stop", "pong", "reply")
+    __slots__ = ("started", "actions", "speech", "event", "error", "stop", "pong", "reply", "cancel_speech", "heard")
     STARTED_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
     SPEECH_FIELD_NUMBER: _ClassVar[int]
@@ -364,6 +394,8 @@ class BrainMessage(_message.Message):
     STOP_FIELD_NUMBER: _ClassVar[int]
     PONG_FIELD_NUMBER: _ClassVar[int]
     REPLY_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_SPEECH_FIELD_NUMBER: _ClassVar[int]
+    HEARD_FIELD_NUMBER: _ClassVar[int]
     started: SessionStarted
     actions: ActionChunk
     speech: SpeechAudio
@@ -372,4 +404,6 @@ class BrainMessage(_message.Message):
     stop: Stop
     pong: Pong
     reply: Reply
-    def __init__(self, started: _Optional[_Union[SessionStarted, _Mapping]] = ..., actions: _Optional[_Union[ActionChunk, _Mapping]] = ..., speech: _Optional[_Union[SpeechAudio, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stop: _Optional[_Union[Stop, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ...) -> None: ...
+    cancel_speech: CancelSpeech
+    heard: Heard
+    def __init__(self, started: _Optional[_Union[SessionStarted, _Mapping]] = ..., actions: _Optional[_Union[ActionChunk, _Mapping]] = ..., speech: _Optional[_Union[SpeechAudio, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stop: _Optional[_Union[Stop, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., cancel_speech: _Optional[_Union[CancelSpeech, _Mapping]] = ..., heard: _Optional[_Union[Heard, _Mapping]] = ...) -> None: ...

@@ -39,18 +39,22 @@ class ApiKeyRecord(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., tenant: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., salt: _Optional[bytes] = ..., secret_hash: _Optional[bytes] = ..., algorithm: _Optional[str] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revoked: bool = ..., description: _Optional[str] = ...) -> None: ...
 
 class RobotCommand(_message.Message):
-    __slots__ = ("goal", "stop", "speech", "event", "reply")
+    __slots__ = ("goal", "stop", "speech", "event", "reply", "cancel_speech", "heard")
     GOAL_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
     SPEECH_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     REPLY_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_SPEECH_FIELD_NUMBER: _ClassVar[int]
+    HEARD_FIELD_NUMBER: _ClassVar[int]
     goal: _session_pb2.Goal
     stop: _session_pb2.Stop
     speech: _session_pb2.SpeechAudio
     event: _session_pb2.Event
     reply: _session_pb2.Reply
-    def __init__(self, goal: _Optional[_Union[_session_pb2.Goal, _Mapping]] = ..., stop: _Optional[_Union[_session_pb2.Stop, _Mapping]] = ..., speech: _Optional[_Union[_session_pb2.SpeechAudio, _Mapping]] = ..., event: _Optional[_Union[_session_pb2.Event, _Mapping]] = ..., reply: _Optional[_Union[_session_pb2.Reply, _Mapping]] = ...) -> None: ...
+    cancel_speech: _session_pb2.CancelSpeech
+    heard: _session_pb2.Heard
+    def __init__(self, goal: _Optional[_Union[_session_pb2.Goal, _Mapping]] = ..., stop: _Optional[_Union[_session_pb2.Stop, _Mapping]] = ..., speech: _Optional[_Union[_session_pb2.SpeechAudio, _Mapping]] = ..., event: _Optional[_Union[_session_pb2.Event, _Mapping]] = ..., reply: _Optional[_Union[_session_pb2.Reply, _Mapping]] = ..., cancel_speech: _Optional[_Union[_session_pb2.CancelSpeech, _Mapping]] = ..., heard: _Optional[_Union[_session_pb2.Heard, _Mapping]] = ...) -> None: ...
 
 class ObservationEnvelope(_message.Message):
     __slots__ = ("tenant", "robot_id", "session_id", "observation")

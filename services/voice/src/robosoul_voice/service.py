@@ -1,0 +1,245 @@
+"""The voice service: robots' microphones in; what they heard, their replies as speech, and barge-in out.
+
+Audio arrives on ``rs.<tenant>.<robot>.obs.audio`` (the gateway forwards what the
+SDK streams). Each robot session gets a `VoiceStream`; its events become:
+- `Heard` (transcript + emotion, as EVI's user message) on the robot's ``cmd``
+  subject, and a `TurnRequest` to the language service;
+- a `CancelSpeech` when the person talks over the robot: playback stops and the
+  rest of that reply is never synthesised.
+Replies (``Reply`` on ``cmd``, from the language service) are spoken sentence by
+sentence as `SpeechAudio`; what is sent is also handed to the stream's echo
+canceller, so the robot never hears itself as a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from robosoul.bus.v1 import control_pb2, language_pb2
+from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2
+from robosoul_core.clock import now_timestamp
+from robosoul_core.errors import InvalidArgument, RoboSoulError
+from robosoul_core.subjects import check_id, check_tenant
+from robosoul_core.tensors import from_numpy, to_numpy
+from robosoul_voice import speech
+from robosoul_voice.models import SAMPLE_RATE, Vad, resample
+from robosoul_voice.stream import SpeechStarted, Transcriber, TurnEnded, VoiceStream
+from robosoul_voice.turn import TurnPolicy
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, str, control_pb2.RobotCommand], Awaitable[None]]
+AskLanguage = Callable[[language_pb2.TurnRequest], Awaitable[language_pb2.TurnResult]]
+GetRobot = Callable[[str, str], Awaitable[robot_pb2.Robot]]
+
+
+@dataclass
+class Models:
+    smart_turn: Callable[[np.ndarray], float]
+    asr: Callable[[np.ndarray], str]
+    tts: object  # robosoul_voice.models.Tts
+
+
+@dataclass
+class Listener:
+    tenant: str
+    robot_id: str
+    session_id: str
+    stream: VoiceStream
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=500))
+    speech: asyncio.Lock = field(default_factory=asyncio.Lock)
+    speaking: str = ""  # utterance id of the reply being played
+    cancelled: set[str] = field(default_factory=set)
+    last_audio: float = 0.0
+    task: asyncio.Task | None = None
+
+
+class VoiceService:
+    def __init__(
+        self,
+        models: Models,
+        *,
+        get_robot: GetRobot,
+        publish: Publish,
+        ask_language: AskLanguage,
+        policy: TurnPolicy | None = None,
+        idle_s: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._models = models
+        self._get_robot = get_robot
+        self._publish = publish
+        self._ask = ask_language
+        self._policy = policy or TurnPolicy()
+        self._idle = idle_s
+        self._clock = clock
+        self._listeners: dict[tuple[str, str], Listener] = {}
+        self._pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="voice")
+        self._tasks: set[asyncio.Task] = set()
+        self._seqs: dict[tuple[str, str, str], int] = {}  # next SpeechAudio.seq per reply being spoken
+
+    # ------------------------------------------------------------------ microphone
+
+    async def on_audio(self, envelope) -> None:
+        """One audio chunk a robot sent (already validated by the gateway; checked again here)."""
+        check_tenant(envelope.tenant)
+        check_id(envelope.robot_id, "robot_id")
+        chunk = envelope.observation.audio
+        samples = to_numpy(chunk.samples)
+        if samples.dtype != np.int16:
+            raise InvalidArgument("audio samples must be int16 PCM")
+        if samples.ndim == 2:
+            samples = samples.mean(axis=1).astype(np.int16)
+        if not chunk.sample_rate_hz:
+            raise InvalidArgument("audio sample_rate_hz is missing")
+        audio = resample(samples, chunk.sample_rate_hz, SAMPLE_RATE)
+        listener = self._listener(envelope.tenant, envelope.robot_id, envelope.session_id)
+        listener.last_audio = self._clock()
+        try:
+            listener.queue.put_nowait(audio)
+        except asyncio.QueueFull:
+            log.warning("voice for %s/%s is %d chunks behind; dropping the oldest", listener.tenant, listener.robot_id, listener.queue.qsize())
+            listener.queue.get_nowait()
+            listener.queue.put_nowait(audio)
+
+    def _listener(self, tenant: str, robot_id: str, session_id: str) -> Listener:
+        key = (tenant, robot_id)
+        listener = self._listeners.get(key)
+        if listener is not None and listener.session_id == session_id:
+            return listener
+        if listener is not None:  # a new session: start fresh (new speaker baseline, no echo state)
+            self._drop(key)
+        stream = VoiceStream(vad=Vad(), smart_turn=self._models.smart_turn, transcriber=Transcriber(self._models.asr, live=True), policy=self._policy)
+        self._evict_idle()
+        listener = Listener(tenant, robot_id, session_id, stream, last_audio=self._clock())
+        listener.task = asyncio.create_task(self._listen(listener))
+        self._listeners[key] = listener
+        return listener
+
+    def _evict_idle(self) -> None:
+        now = self._clock()
+        for key, listener in list(self._listeners.items()):
+            if now - listener.last_audio > self._idle:
+                self._drop(key)
+
+    def _drop(self, key) -> None:
+        listener = self._listeners.pop(key, None)
+        if listener is not None and listener.task is not None:
+            listener.task.cancel()
+            listener.stream.close()
+
+    async def _listen(self, listener: Listener) -> None:
+        loop = asyncio.get_running_loop()
+
+        def feed(audio):
+            with listener.lock:
+                return listener.stream.feed(audio)
+
+        while True:
+            audio = await listener.queue.get()
+            try:
+                events = await loop.run_in_executor(self._pool, feed, audio)
+            except Exception:  # noqa: BLE001 - one bad chunk must not silence the robot
+                log.exception("voice processing failed for %s/%s", listener.tenant, listener.robot_id)
+                continue
+            for event in events:
+                if isinstance(event, SpeechStarted) and event.during_playback and listener.speaking:
+                    await self._barge_in(listener)
+                elif isinstance(event, TurnEnded) and event.transcript.strip():
+                    self._spawn(self._heard(listener, event))
+
+    async def _barge_in(self, listener: Listener) -> None:
+        uid = listener.speaking
+        listener.cancelled.add(uid)
+        listener.speaking = ""
+        await self._publish(listener.tenant, listener.robot_id, control_pb2.RobotCommand(cancel_speech=session_pb2.CancelSpeech(
+            utterance_id=uid, reason="the person started speaking", timestamp=now_timestamp(),
+        )))
+
+    async def _heard(self, listener: Listener, turn: TurnEnded) -> None:
+        uid = f"v-{uuid.uuid4().hex[:12]}"
+        heard = session_pb2.Heard(
+            utterance_id=uid, transcript=turn.transcript, emotion=turn.emotion, final=True,
+            end_of_turn_s=max(0.0, turn.decided_s - turn.speech_end_s), asr_wait_s=turn.asr_wait_ms / 1000,
+            turn_score=turn.score,
+        )
+        await self._publish(listener.tenant, listener.robot_id, control_pb2.RobotCommand(heard=heard))
+        request = language_pb2.TurnRequest(
+            tenant=listener.tenant, robot_id=listener.robot_id, session_id=listener.session_id, source="voice",
+            utterance=dialogue_pb2.UserText(utterance_id=uid, text=turn.transcript[:2000], emotion=turn.emotion),
+        )
+        try:
+            await self._ask(request)
+        except RoboSoulError as err:
+            log.warning("language did not answer %s/%s: %s", listener.tenant, listener.robot_id, err.message)
+
+    # ------------------------------------------------------------------ speaker
+
+    async def on_reply(self, tenant: str, robot_id: str, reply: session_pb2.Reply) -> None:
+        """Speak one reply sentence on the robot (if it has a speaker), in order, unless it was interrupted."""
+        robot = await self._get_robot(tenant, robot_id)
+        if not robot.embodiment.HasField("speaker") or not reply.text.strip():
+            return
+        listener = self._listeners.get((tenant, robot_id))
+        lock = listener.speech if listener is not None else asyncio.Lock()
+        async with lock:
+            if listener is not None and reply.utterance_id in listener.cancelled:
+                return
+            await self._speak(tenant, robot_id, robot, listener, reply)
+
+    async def _speak(self, tenant, robot_id, robot, listener: Listener | None, reply: session_pb2.Reply) -> None:
+        loop = asyncio.get_running_loop()
+        style = speech.STYLE_NAMES.get(reply.style, "neutral")
+        target = robot.embodiment.speaker.sample_rate_hz
+        parts = speech.pieces(reply.text)
+        for i, piece in enumerate(parts):
+            if listener is not None and reply.utterance_id in listener.cancelled:
+                return
+            audio, rate = await loop.run_in_executor(self._pool, self._models.tts.synthesize, piece, style)
+            if listener is not None:
+                listener.speaking = reply.utterance_id
+                reference = resample(audio, rate, SAMPLE_RATE)
+                with listener.lock:
+                    listener.stream.play(reference)
+            out = speech.to_rate(audio, rate, target)
+            out_rate = target or rate
+            pieces_final = reply.final and i == len(parts) - 1
+            chunked = speech.chunks(out, out_rate)
+            for k, chunk in enumerate(chunked):
+                key = (tenant, robot_id, reply.utterance_id)
+                seq = self._seqs.get(key, 0)
+                self._seqs[key] = seq + 1
+                msg = session_pb2.SpeechAudio(
+                    utterance_id=reply.utterance_id, seq=seq, sample_rate_hz=out_rate,
+                    samples=from_numpy(chunk.samples), text=piece if k == 0 else "", final=pieces_final and k == len(chunked) - 1,
+                    style=reply.style,
+                )
+                await self._publish(tenant, robot_id, control_pb2.RobotCommand(speech=msg))
+        if reply.final:
+            self._seqs.pop((tenant, robot_id, reply.utterance_id), None)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for key in list(self._listeners):
+            self._drop(key)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,96 @@
+"""End of turn: has the person finished, or only paused?
+
+Four signals, each in 0..1 (1 = finished), fused into one score:
+- the learned model (Smart Turn v3.2 on the audio of the turn),
+- the partial transcript's completeness (ends on "and", "the", "to"… -> not
+  finished; a full stop or question mark from Whisper -> likely finished),
+- prosody at the end (falling pitch and a lengthened last stretch),
+and the silence so far. The higher the score, the less silence is needed
+before answering: a clear end needs 200 ms, a clear mid-sentence pause waits up
+to `max_silence_ms`. Fixed-silence endpointing (the 500 ms and 800 ms baselines
+of the benchmark; 800 ms is EVI's default) answers only after the silence,
+whatever was said.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+INCOMPLETE_ENDINGS = frozenset({
+    "and", "or", "but", "the", "a", "an", "to", "of", "with", "for", "in", "on", "at", "from", "um", "uh", "so",
+    "because", "that", "which", "my", "your", "is", "are", "was", "i", "you", "we", "then", "if", "when", "like",
+    "some", "this", "these", "those", "it's", "i'm", "could", "would", "can", "will", "about", "into", "onto",
+    # Verbs that want what follows ("I think we should", "my daughter wants", "can you hand").
+    "should", "must", "might", "shall", "want", "wants", "wanted", "need", "needs", "going", "gonna", "have", "has", "had",
+    "do", "does", "did", "be", "been", "get", "put", "take", "make", "give", "hand", "bring", "tell", "wonder",
+    "wondering", "think", "thought", "remember", "know", "let's", "were", "than", "as", "by", "over", "under", "up",
+})
+_WORDS = re.compile(r"[a-z']+")
+
+
+def text_completeness(text: str) -> float:
+    """How finished a transcript reads (0.5 = no idea)."""
+    t = text.strip().lower()
+    if not t:
+        return 0.5
+    words = _WORDS.findall(t)
+    if not words:
+        return 0.5
+    if t.endswith(("...", "…", ",", "-")) or words[-1] in INCOMPLETE_ENDINGS:
+        return 0.05
+    if t.endswith(("?", "!")):
+        return 0.95
+    if t.endswith("."):
+        # Whisper puts a full stop after fragments too ("I think we should."): weak evidence.
+        return 0.7 if len(words) >= 4 else 0.55
+    return 0.45
+
+
+def prosody_finality(end_slope: float, final_lengthening: float) -> float:
+    """Falling pitch (semitones/s < 0) and a lengthened last stretch read as an ending."""
+    falling = 1.0 / (1.0 + np.exp(end_slope / 6.0))
+    longer = 1.0 / (1.0 + np.exp(-(final_lengthening - 1.2) * 2.0))
+    return float(0.7 * falling + 0.3 * longer)
+
+
+@dataclass(frozen=True)
+class TurnPolicy:
+    """Weights of the signals and the silence each score needs (tuned on the dev split of the voice set)."""
+
+    w_model: float = 0.55
+    w_text: float = 0.30
+    w_prosody: float = 0.15
+    # (minimum score, silence needed in ms), first match wins.
+    steps: tuple[tuple[float, int], ...] = ((0.80, 200), (0.62, 350), (0.48, 600), (0.35, 1000), (0.22, 1700))
+    max_silence_ms: int = 2600
+
+    def score(self, model: float, text: float, prosody: float) -> float:
+        return self.w_model * model + self.w_text * text + self.w_prosody * prosody
+
+    def silence_needed_ms(self, score: float) -> int:
+        for threshold, silence in self.steps:
+            if score >= threshold:
+                return silence
+        return self.max_silence_ms
+
+    def checkpoints(self) -> list[int]:
+        return sorted({s for _, s in self.steps} | {self.max_silence_ms})
+
+
+@dataclass(frozen=True)
+class FixedSilence:
+    """The baseline: end the turn after `silence_ms` of silence, always."""
+
+    silence_ms: int
+
+    def silence_needed_ms(self, score: float) -> int:
+        return self.silence_ms
+
+    def checkpoints(self) -> list[int]:
+        return [self.silence_ms]
+
+    def score(self, model: float, text: float, prosody: float) -> float:
+        return 1.0

@@ -1,0 +1,83 @@
+"""A robot's microphone through the real models: turns, transcripts, emotion, echo and barge-in."""
+
+import numpy as np
+import pytest
+
+from robosoul_voice.models import FRAME, SAMPLE_RATE, Vad
+from robosoul_voice.stream import SpeechStarted, Transcriber, TurnEnded, VoiceStream
+from robosoul_voice.turn import FixedSilence
+
+
+def make_stream(models, policy=None):
+    smart, asr, _ = models
+    kwargs = {"policy": policy} if policy is not None else {}
+    return VoiceStream(vad=Vad(), smart_turn=smart, transcriber=Transcriber(asr, live=False), **kwargs)
+
+
+def feed_all(stream, audio, *, play=None):
+    events = []
+    for i in range(0, len(audio) - FRAME + 1, FRAME):
+        if play is not None and i >= play[1]:
+            stream.play(play[0])
+            play = None
+        events += [(stream.now_s, e) for e in stream.feed(audio[i: i + FRAME])]
+    return events
+
+
+def silence(seconds):
+    return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
+
+
+def test_one_turn_transcribed_with_emotion(models, say):
+    audio = np.concatenate([silence(0.3), say("Please pick up the red cube."), silence(3.0)])
+    events = feed_all(make_stream(models), audio)
+    starts = [e for _, e in events if isinstance(e, SpeechStarted)]
+    turns = [e for _, e in events if isinstance(e, TurnEnded)]
+    assert len(starts) == 1 and not starts[0].during_playback and len(turns) == 1
+    turn = turns[0]
+    assert "pick up the red cube" in turn.transcript.lower()
+    assert 0.15 <= turn.silence_ms / 1000 <= 2.7 and turn.gap_ms > 0
+    assert abs(sum(getattr(turn.emotion, e) for e in ("neutral", "happy", "sad", "angry", "fearful", "surprised")) - 1) < 1e-6
+
+
+def test_fixed_silence_baseline_cuts_a_long_pause(models, say):
+    first, second = say("I would like"), say("the blue block on the plate.")
+    audio = np.concatenate([silence(0.3), first, silence(1.2), second, silence(3.0)])
+    cut = [e for _, e in feed_all(make_stream(models, FixedSilence(500)), audio) if isinstance(e, TurnEnded)]
+    assert len(cut) == 2  # the 500 ms baseline answers in the middle of the sentence
+
+
+def test_silence_and_noise_make_no_turn(models):
+    rng = np.random.default_rng(0)
+    audio = (0.003 * rng.standard_normal(5 * SAMPLE_RATE)).astype(np.float32)
+    assert feed_all(make_stream(models), audio) == []
+
+
+def test_own_voice_is_not_heard_but_a_person_over_it_is(models, say):
+    reply = say("Okay, I will pick up the red cube now, it is right in front of me.")
+    echo = np.concatenate([silence(0.5), silence(0.15), 0.4 * reply, silence(2.0)])  # sent at 0.5 s, heard 150 ms later
+    quiet = feed_all(make_stream(models), echo, play=(reply, int(0.5 * SAMPLE_RATE)))
+    assert quiet == []  # no barge-in, nothing transcribed
+
+    person = say("Wait, stop!")
+    at = 0.5 + 0.15 + 1.0
+    mixed = echo.copy()
+    k = int(at * SAMPLE_RATE)
+    mixed[k: k + len(person)] += 0.6 * person
+    events = feed_all(make_stream(models), mixed, play=(reply, int(0.5 * SAMPLE_RATE)))
+    starts = [(t, e) for t, e in events if isinstance(e, SpeechStarted)]
+    assert starts and starts[0][1].during_playback  # "Wait, ... stop!" may be heard as one turn or two
+    assert 0 <= starts[0][0] - at <= 0.2  # detected within 200 ms of the person starting
+    heard = " ".join(e.transcript for _, e in events if isinstance(e, TurnEnded)).lower()
+    assert "stop" in heard and "cube" not in heard  # the person, never the robot's own words
+
+
+@pytest.mark.parametrize("chunk", [160, 320, 1000, 4096])
+def test_chunk_size_does_not_change_what_is_heard(models, say, chunk):
+    audio = np.concatenate([silence(0.3), say("What do you see?"), silence(3.0)])
+    stream = make_stream(models)
+    events = []
+    for i in range(0, len(audio), chunk):
+        events += stream.feed(audio[i: i + chunk])
+    turns = [e for e in events if isinstance(e, TurnEnded)]
+    assert len(turns) == 1 and "see" in turns[0].transcript.lower()
