@@ -88,6 +88,12 @@ bench-language: env ## Language: plan accuracy, refusals, empathy, latency per b
 bench-language-platform: env policy ## Language through gateway and NATS: stop fast path and first reply sentence
 	$(PY) bench/language_platform.py --policy $(POLICY)
 
+bench-voice: env ## Voice: end of turn vs fixed silence, word error, emotion, echo and barge-in on the synthetic test split
+	$(PY) bench/voice.py --seed 1
+
+bench-voice-platform: env policy ## Voice to voice through gateway, NATS, voice, language and TTS; barge-in stop time
+	$(PY) bench/voice_platform.py --policy $(POLICY)
+
 bench-onboarding: env policy ## Onboard the three held-out bodies through the platform (about 4 minutes)
 	$(PY) bench/onboarding.py --policy $(POLICY)
 
@@ -102,4 +108,4 @@ clean: ## Remove build outputs (keeps the environments)
 distclean: clean ## Remove build outputs and environments
 	rm -rf $(VENV) $(PROTOC_VENV)
 
-.PHONY: help env proto proto-check demos policy demo test bench bench-policy bench-sim bench-blending bench-language bench-language-platform bench-onboarding lint ci clean distclean
+.PHONY: help env proto proto-check demos policy demo test bench bench-policy bench-sim bench-blending bench-language bench-language-platform bench-voice bench-voice-platform bench-onboarding lint ci clean distclean

@@ -64,20 +64,8 @@ def run(case: evalset.Case, policy, models, cache, echo_cls=EchoCanceller):
     return events
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--turns", type=int, default=48)
-    parser.add_argument("--emotions", type=int, default=36)
-    parser.add_argument("--echoes", type=int, default=16)
-    args = parser.parse_args()
-    t0 = time.time()
-    cases = evalset.build(args.seed, turns=args.turns, emotions=args.emotions, echoes=args.echoes)
-    print(f"voice set (seed {args.seed}): {len(cases)} cases, {len({c.speaker for c in cases})} speakers, built in {time.time() - t0:.0f} s", file=sys.stderr)
-    models = (None, SmartTurn(), Asr())
-    cache: dict = {}
+def turn_section(turn_cases, models, cache) -> None:
     policies = {"RoboSoul (model + text + prosody + silence)": TurnPolicy(), "fixed 500 ms silence": FixedSilence(500), "fixed 800 ms silence (EVI default)": FixedSilence(800)}
-    turn_cases = [c for c in cases if c.kind == "turn"]
     rows = {}
     errors, words = 0, 0
     for name, policy in policies.items():
@@ -104,11 +92,13 @@ def main() -> None:
         print(f"| {name} | {cuts}/{n} ({cuts / max(n, 1):.1%}) | {p50:.0f} | {p95:.0f} |")
     print(f"\nword error rate (RoboSoul endpointing, whole utterances): {errors / max(words, 1):.1%} ({errors}/{words} words)")
 
+
+def emotion_section(cases, models, cache) -> None:
     confusion = defaultdict(lambda: defaultdict(int))
     hits = hits_words = hits_voice = n_words = n_voice = 0
-    for case in (c for c in cases if c.kind == "emotion"):
+    for case in cases:
         turns = [e for _, e in run(case, TurnPolicy(), models, cache) if isinstance(e, TurnEnded)]
-        got = top_emotion(turns[-1].emotion) if turns else "none"
+        got = top_emotion(turns[-1].emotion) if len(turns) >= 2 else "none"
         confusion[case.emotion][got] += 1
         ok = got == case.emotion
         hits += ok
@@ -117,21 +107,22 @@ def main() -> None:
         n_words += from_words
         hits_voice += ok and not from_words
         n_voice += not from_words
-    n_emotion = sum(sum(v.values()) for v in confusion.values())
+    n_emotion = len(cases)
     print(f"\n#### Emotion ({n_emotion} utterances, six classes, chance 16.7%)\n")
-    print(f"accuracy {hits / n_emotion:.1%}; words and voice agree: {hits_words}/{n_words}; voice only (neutral words): {hits_voice}/{n_voice}")
+    print(f"accuracy {hits / n_emotion:.1%}; emotional words and voice: {hits_words}/{n_words}; voice only (neutral words): {hits_voice}/{n_voice}")
     labels = list(evalset.EMOTION_PROSODY)
-    print("\n| true \\ predicted | " + " | ".join(labels) + " |")
-    print("|---|" + "---:|" * len(labels))
+    print("\n| true \\ predicted | " + " | ".join(labels) + " | no turn |")
+    print("|---|" + "---:|" * (len(labels) + 1))
     for t in labels:
-        print(f"| {t} | " + " | ".join(str(confusion[t][p]) for p in labels) + " |")
+        print(f"| {t} | " + " | ".join(str(confusion[t][p]) for p in labels) + f" | {confusion[t]['none']} |")
 
+
+def echo_section(echo_cases, models, cache) -> None:
     print("\n#### Echo of the robot's own voice\n")
     print("| listener | echo-only cases | false barge-ins | echo transcribed (turns) | barge-in cases detected | detection p50 / max ms after the person starts |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, cls in (("RoboSoul (playback signal removed)", EchoCanceller), ("plain VAD on the microphone", NoEcho)):
         false, turns_from_echo, detected, delays = 0, 0, 0, []
-        echo_cases = [c for c in cases if c.kind in ("echo", "barge-in")]
         for case in echo_cases:
             events = run(case, TurnPolicy(), models, cache, echo_cls=cls)
             starts = [(t, e) for t, e in events if isinstance(e, SpeechStarted)]
@@ -140,14 +131,36 @@ def main() -> None:
                 turns_from_echo += sum(isinstance(e, TurnEnded) for _, e in events)
             else:
                 after = [t for t, e in starts if t >= case.person_at_s - 0.05]
-                before = [t for t, e in starts if t < case.person_at_s - 0.05]
-                false += len(before)
+                false += len([t for t, e in starts if t < case.person_at_s - 0.05])
                 if after:
                     detected += 1
                     delays.append((after[0] - case.person_at_s) * 1000)
         n_echo = sum(c.kind == "echo" for c in echo_cases)
-        n_barge = len(echo_cases) - n_echo
-        print(f"| {name} | {n_echo} | {false} | {turns_from_echo} | {detected}/{n_barge} | {pct(delays, 50):.0f} / {max(delays) if delays else float('nan'):.0f} |")
+        print(f"| {name} | {n_echo} | {false} | {turns_from_echo} | {detected}/{len(echo_cases) - n_echo} | "
+              f"{pct(delays, 50):.0f} / {max(delays) if delays else float('nan'):.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--turns", type=int, default=48)
+    parser.add_argument("--emotions", type=int, default=36)
+    parser.add_argument("--echoes", type=int, default=16)
+    parser.add_argument("--parts", default="turn,emotion,echo", help="which sections to run")
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    t0 = time.time()
+    cases = evalset.build(args.seed, turns=args.turns if "turn" in parts else 0, emotions=args.emotions if "emotion" in parts else 0,
+                          echoes=args.echoes if "echo" in parts else 0)
+    print(f"voice set (seed {args.seed}): {len(cases)} cases, {len({c.speaker for c in cases})} speakers, built in {time.time() - t0:.0f} s", file=sys.stderr)
+    models = (None, SmartTurn(), Asr())
+    cache: dict = {}
+    if "turn" in parts:
+        turn_section([c for c in cases if c.kind == "turn"], models, cache)
+    if "emotion" in parts:
+        emotion_section([c for c in cases if c.kind == "emotion"], models, cache)
+    if "echo" in parts:
+        echo_section([c for c in cases if c.kind in ("echo", "barge-in")], models, cache)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from robosoul_voice.evalset import trim
 from robosoul_voice.models import Tts, resample
 
 PROMPTS = [
-    "Hello, who are you?", "What can you do?", "Please wave at me.", "Go back to your home position.",
+    "Hello, who are you?", "What can you do?", "Tell me about yourself.", "Go back to your home position.",
     "How are you today?", "Thank you, that was great.", "I feel a bit sad today.", "What do you see?",
     "Look at me, please.", "Tell me about yourself.",
 ]
@@ -41,7 +41,8 @@ def pct(values, q):
 
 async def run(stack: LocalStack, key: str, n: int) -> dict[str, list[float]]:
     tts = Tts(deterministic=True)
-    out = {k: [] for k in ("voice to voice", "end-of-turn wait", "recognition after it", "language", "speech synthesis, first piece")}
+    out = {k: [] for k in ("voice to voice", "end-of-turn wait", "recognition after it", "language", "speech synthesis, first piece",
+                           "barge-in: person starts -> CancelSpeech at the SDK")}
     async with RoboSoulClient(stack.gateway_target, key) as client:
         robot = VirtualRobot(client, "bench-voice")
         await robot.register(replace=True, audio=True)
@@ -70,6 +71,17 @@ async def run(stack: LocalStack, key: str, n: int) -> dict[str, list[float]]:
                 out["recognition after it"].append(heard.asr_wait_s * 1000)
                 out["language"].append((replies.get(heard.utterance_id, heard_at) - heard_at) * 1000)
                 out["speech synthesis, first piece"].append((first_audio - replies.get(heard.utterance_id, heard_at)) * 1000)
+                if i % 3 == 2 and room.speaking:  # talk over the robot every third reply
+                    cancels = len(room.cancelled)
+                    await asyncio.sleep(0.3)
+                    room.say(trim(resample(*tts.synthesize("Wait, hold on."))))
+                    for _ in range(200):
+                        if len(room.cancelled) > cancels:
+                            break
+                        await asyncio.sleep(0.01)
+                    if len(room.cancelled) > cancels:
+                        out["barge-in: person starts -> CancelSpeech at the SDK"].append((room.cancelled[-1][0] - room.began[-1]) * 1000)
+                    await asyncio.sleep(3.0)  # "wait" is also a turn: let it be heard and answered
                 for _ in range(600):  # let the robot finish speaking before the next prompt
                     if not room.speaking:
                         break

@@ -61,7 +61,7 @@ def evaluate(tr, w, steps):
     gaps = []
     for final, rows in tr:
         fire = None
-        for silence, model, text, finality, _score, asr_done in rows:
+        for silence, model, text, finality, _score, asr_done, _said in rows:
             score = w[0] * model + w[1] * text + w[2] * finality
             needed = next((s for t, s in steps if score >= t), 2600)
             if silence >= needed:
@@ -79,7 +79,7 @@ def evaluate(tr, w, steps):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-cuts", type=float, default=0.02)
+    parser.add_argument("--max-cuts", type=float, default=0.05)
     args = parser.parse_args()
     cases = [c for c in evalset.build(args.seed, turns=48, emotions=0, echoes=0)]
     tr = traces(cases, (SmartTurn(), Asr()))

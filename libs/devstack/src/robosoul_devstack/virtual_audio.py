@@ -40,7 +40,8 @@ class VirtualRoom:
     cancelled: list[tuple[float, str]] = field(default_factory=list)
     heard: list[tuple[float, session_pb2.Heard]] = field(default_factory=list)
     first_speech: dict[str, float] = field(default_factory=dict)  # utterance_id -> first SpeechAudio arrival
-    # When each `say` finished leaving the microphone (monotonic seconds), in order.
+    # When each `say` started and finished leaving the microphone (monotonic seconds), in order.
+    began: list[float] = field(default_factory=list)
     spoken: list[float] = field(default_factory=list)
 
     def __post_init__(self):
@@ -52,6 +53,7 @@ class VirtualRoom:
         self._playing = ""
         self.mic_sent = 0  # samples streamed so far
         self._ends: list[int] = []  # mic sample index where each said utterance ends
+        self._starts: list[int] = []
         self._task: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ people
@@ -59,6 +61,7 @@ class VirtualRoom:
     def say(self, audio16k: np.ndarray, *, gain: float = 1.0) -> float:
         """Queue a person's speech into the microphone; returns the delay (s) until it starts."""
         start = len(self._person) / RATE
+        self._starts.append(self.mic_sent + len(self._person))
         self._person = np.concatenate([self._person, (gain * audio16k).astype(np.float32)])
         self._ends.append(self.mic_sent + len(self._person))
         return start
@@ -109,8 +112,11 @@ class VirtualRoom:
         while True:
             await session.send_audio(self.next_chunk(), sample_rate_hz=RATE)
             self.mic_sent += CHUNK
+            now = time.monotonic()
+            while self._starts and self._starts[0] <= self.mic_sent:
+                self.began.append(now - (self.mic_sent - self._starts.pop(0)) / RATE)
             while self._ends and self._ends[0] <= self.mic_sent:
-                self.spoken.append(time.monotonic() - (self.mic_sent - self._ends.pop(0)) / RATE)
+                self.spoken.append(now - (self.mic_sent - self._ends.pop(0)) / RATE)
             delay = start + self.mic_sent / RATE - time.monotonic()
             await asyncio.sleep(max(0.0, delay))
 

@@ -44,6 +44,11 @@ class EchoCanceller:
         out[at_index - start: at_index - start + len(audio)] += audio
         self._ref, self._ref_start = out, start
 
+    def truncate(self, index: int) -> None:
+        """Playback stopped at mic sample `index` (plus the echo's own delay): drop the reference after it."""
+        keep = max(0, index + (self.delay or 0) - self._ref_start)
+        self._ref = self._ref[:keep]
+
     def active(self, index: int) -> bool:
         """Whether played audio can still be reaching the microphone at mic sample `index`."""
         return len(self._ref) > 0 and self._ref_start <= index < self._ref_start + len(self._ref) + self._max_delay

@@ -17,14 +17,17 @@ from robosoul.v1 import dialogue_pb2
 from robosoul_core.affect import EMOTIONS, word_emotion
 from robosoul_voice.prosody import FEATURES, Prosody, SpeakerBaseline
 
-# z-score prototypes over FEATURES = (pitch, pitch_range, intensity, rate).
+# z-score prototypes over FEATURES = (pitch, pitch_range, intensity, rate), fitted on
+# the dev split of the voice set (`bench/voice_emotion_fit.py --seed 0`: the mean
+# z-scores of each emotion's utterances against the same speaker heard neutral first).
+# They describe synthetic voices; human speech will need prototypes fitted on it.
 PROTOTYPES = {
-    "neutral": (0.0, 0.0, 0.0, 0.0),
-    "happy": (0.8, 0.9, 0.5, 0.5),
-    "sad": (-0.9, -0.7, -0.9, -0.9),
-    "angry": (0.4, 0.3, 1.3, 0.7),
-    "fearful": (1.1, -0.3, 0.0, 0.9),
-    "surprised": (1.2, 1.3, 0.6, 0.0),
+    "neutral": (-0.39, 0.05, 0.69, 0.69),
+    "happy": (0.13, -0.05, 0.71, 1.66),
+    "sad": (-0.77, -0.22, -0.69, -0.06),
+    "angry": (-0.27, -0.07, 1.55, 1.42),
+    "fearful": (0.20, -0.63, 0.55, 2.78),
+    "surprised": (0.31, 0.28, 0.68, 0.30),
 }
 TEMPERATURE = 0.8
 _VALENCE = {"neutral": 0.0, "happy": 0.6, "sad": -0.6, "angry": -0.6, "fearful": -0.5, "surprised": 0.2}
@@ -42,6 +45,10 @@ def prosody_scores(z: dict[str, float]) -> dict[str, float]:
 def fuse(transcript: str, prosody: Prosody, baseline: SpeakerBaseline, *, prosody_weight: float = 0.5) -> dialogue_pb2.Emotion:
     """The utterance's Emotion; updates nothing (call baseline.update afterwards)."""
     words = word_emotion(transcript) if transcript.strip() else dialogue_pb2.Emotion(neutral=1.0)
+    # Words that carry no emotion abstain: then the voice decides ("the meeting starts at
+    # ten" said angrily is angry). Emotional words and the voice share the say.
+    if words.neutral >= max(getattr(words, e) for e in EMOTIONS if e != "neutral"):
+        prosody_weight = max(prosody_weight, 0.85)
     weight = prosody_weight * min(1.0, prosody.voiced_s / 1.0) if prosody.reliable else 0.0
     voice = prosody_scores(baseline.z(prosody)) if weight else {e: 0.0 for e in EMOTIONS}
     scores = {e: (1 - weight) * getattr(words, e) + weight * voice[e] for e in EMOTIONS}

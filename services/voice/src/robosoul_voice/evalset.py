@@ -25,24 +25,25 @@ import numpy as np
 
 from robosoul_voice.models import SAMPLE_RATE, Tts, espeak, resample
 
-# (first part, second part): a pause may go between them.
+# (first part, second part): a pause may go between them. Every first part is
+# unfinished (a hesitation inside a sentence, not a pause after a complete one).
 SENTENCES = [
-    ("could you pick up", "the red cube please"), ("put the green ball", "in the blue bin"),
-    ("I was wondering", "if you could help me with the groceries"), ("can you hand me", "the yellow cup"),
+    ("could you pick up", "the red cube please"), ("put the green ball in", "the blue bin"),
+    ("I was wondering if", "you could help me with the groceries"), ("can you hand me", "the yellow cup"),
     ("what do you", "see on the table"), ("I think we should", "clean the kitchen after dinner"),
-    ("my daughter wants", "to build a tower with the blocks"), ("please go back", "to your home position"),
-    ("tell me about", "the weather in the mountains"), ("when you have time", "bring me a glass of water"),
-    ("I would like", "the blue block on the plate"), ("do you remember", "where I left my keys"),
-    ("let's play", "a game with the coloured balls"), ("move the cup", "a little to the left"),
-    ("today I went to", "the market with my brother"), ("how long will it take", "to tidy up the table"),
+    ("my daughter wants to", "build a tower with the blocks"), ("please go back to", "your home position"),
+    ("tell me about", "the weather in the mountains"), ("when you have time could you", "bring me a glass of water"),
+    ("I would like", "the blue block on the plate"), ("do you remember where", "I left my keys"),
+    ("let's play a game with", "the coloured balls"), ("move the cup a little to", "the left"),
+    ("today I went to", "the market with my brother"), ("how long will it take to", "tidy up the table"),
     ("could you bring", "the green cup over here"), ("I need you to", "stack the blocks on the tray"),
-    ("is it possible", "to open the window a bit"), ("after lunch we can", "go for a walk in the park"),
-    ("would you mind", "picking up the toys on the floor"), ("I forgot to", "water the plants yesterday"),
-    ("show me how", "you wave to people"), ("where did you", "put the red ball"),
-    ("my brother and I", "are visiting our parents on sunday"), ("please hand the blue block", "to my son"),
-    ("I am looking for", "a pen that still works"), ("can we talk", "about the plan for tomorrow"),
-    ("the doctor said I should", "rest for a few days"), ("turn a little", "towards the door please"),
-    ("I want to learn", "how to cook pasta"), ("remind me to", "call my sister tonight"),
+    ("is it possible to", "open the window a bit"), ("after lunch we can", "go for a walk in the park"),
+    ("would you mind picking up", "the toys on the floor"), ("I forgot to", "water the plants yesterday"),
+    ("show me how you", "wave to people"), ("where did you", "put the red ball"),
+    ("my brother and I are", "visiting our parents on sunday"), ("please hand the blue block to", "my son"),
+    ("I am looking for", "a pen that still works"), ("can we talk about", "the plan for tomorrow"),
+    ("the doctor said I should", "rest for a few days"), ("turn a little towards", "the door please"),
+    ("I want to learn how to", "cook pasta"), ("remind me to", "call my sister tonight"),
 ]
 EMOTIONAL = {
     "happy": ["I passed my driving test today", "we are going on holiday tomorrow", "this is the best day ever"],
@@ -96,15 +97,42 @@ class Synth:
         audio, sr = espeak(text, voice=speaker["voice"], pitch=pitch, rate=rate, volume=volume, base_pitch=speaker["base_pitch"], speed=speaker["speed"])
         return trim(resample(audio, sr))
 
+    def say_with_pause(self, first: str, second: str, speaker: dict, pause_s: float) -> tuple[np.ndarray, tuple[float, float]]:
+        """One sentence with a pause of `pause_s` between its parts (0: said in one breath)."""
+        if not pause_s:
+            return self.say(f"{first} {second}", speaker), (0.0, 0.0)
+        if speaker["engine"] == "piper":
+            return _stretch(self.say(f"{first}, {second}", speaker), pause_s)
+        pitch, rate, volume = speaker.get("prosody", ("+0%", "+0%", 1.0))
+        audio, sr = espeak(first, voice=speaker["voice"], pitch=pitch, rate=rate, volume=volume, base_pitch=speaker["base_pitch"],
+                           speed=speaker["speed"], then=second, pause_ms=int(pause_s * 1000))
+        return _stretch(trim(resample(audio, sr)), pause_s)
 
-def split_point(whole: np.ndarray, first_alone: int) -> int:
-    """The quietest 20 ms near where the first part, said alone, would end (a word boundary)."""
+
+def longest_gap(x: np.ndarray, *, threshold: float = 0.01) -> tuple[int, int]:
+    """(start, end) samples of the longest quiet stretch strictly inside the audio."""
     hop = SAMPLE_RATE // 100
-    lo, hi = int(0.75 * first_alone), min(len(whole) - 2 * hop, int(1.05 * first_alone))
-    if hi <= lo:
-        return first_alone
-    energy = [float(np.mean(whole[k: k + 2 * hop] ** 2)) for k in range(lo, hi, hop)]
-    return lo + int(np.argmin(energy)) * hop + hop
+    quiet = np.array([np.max(np.abs(x[k: k + hop])) < threshold for k in range(0, len(x) - hop, hop)])
+    best, run_start = (0, 0), None
+    for k, q in enumerate(np.append(quiet, False)):
+        if q and run_start is None:
+            run_start = k
+        elif not q and run_start is not None:
+            if run_start > 0 and k < len(quiet) and k - run_start > best[1] - best[0]:
+                best = (run_start, k)
+            run_start = None
+    return best[0] * hop, best[1] * hop
+
+
+def _stretch(x: np.ndarray, pause_s: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """Make the longest inner pause `pause_s` long (or leave it if longer); returns the audio and the pause (s)."""
+    g0, g1 = longest_gap(x)
+    if g1 <= g0:
+        return x, (0.0, 0.0)
+    want = int(pause_s * SAMPLE_RATE)
+    gap = np.zeros(max(want, g1 - g0), np.float32)
+    out = np.concatenate([x[:g0], gap, x[g1:]])
+    return out, (g0 / SAMPLE_RATE, (g0 + len(gap)) / SAMPLE_RATE)
 
 
 def trim(x: np.ndarray, threshold: float = 0.01) -> np.ndarray:
@@ -153,17 +181,14 @@ def build(seed: int = 1, *, turns: int = 48, emotions: int = 36, echoes: int = 1
         pool = SENTENCES[seed % 2::2]
         first, second = pool[(i + seed * 5) % len(pool)]
         spk = voices[i % len(voices)]
-        # Said in one go (so the first part keeps its mid-sentence intonation), then a
-        # pause is opened at the quietest moment near where the first part ends.
-        whole = synth.say(f"{first} {second}", spk)
-        split = split_point(whole, len(synth.say(first, spk)))
-        a, b = whole[:split], whole[split:]
+        # Said in one go, so the first part keeps its unfinished intonation: espeak-ng
+        # with an SSML break inside the sentence; Piper with a comma whose pause is
+        # then stretched. The pause is located in the audio itself.
         pause = float(rng.uniform(0.3, 1.5)) if i % 4 != 3 else 0.0  # a quarter said in one breath
-        gap = np.zeros(int(pause * SAMPLE_RATE), np.float32)
-        speech = np.concatenate([a, gap, b])
+        speech, (p0, p1) = synth.say_with_pause(first, second, spk, pause)
         audio = np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.float32), speech, np.zeros(3 * SAMPLE_RATE, np.float32)])
         case = Case("turn", audio, f"{first} {second}", spk["name"], speech_end_s=lead + len(speech) / SAMPLE_RATE,
-                    pauses=[(lead + len(a) / SAMPLE_RATE, lead + (len(a) + len(gap)) / SAMPLE_RATE)] if pause else [])
+                    pauses=[(lead + p0, lead + p1)] if pause else [])
         if i % 2 == 1:
             _add_noise(case, rng, kind=("pink", "brown", "white")[i % 3])
         cases.append(case)
@@ -177,7 +202,7 @@ def build(seed: int = 1, *, turns: int = 48, emotions: int = 36, echoes: int = 1
         # The speaker is heard neutral first, so there is a baseline to compare with.
         calm = synth.say(EMOTIONAL["neutral"][(i + 1) % 3], dict(base, prosody=EMOTION_PROSODY["neutral"]))
         said = synth.say(words, spk)
-        silence = np.zeros(int(2.5 * SAMPLE_RATE), np.float32)
+        silence = np.zeros(int(3.2 * SAMPLE_RATE), np.float32)
         audio = np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.float32), calm, silence, said, silence])
         cases.append(Case("emotion", audio, words, spk["name"], speech_end_s=lead + (len(calm) + len(silence) + len(said)) / SAMPLE_RATE, emotion=label))
     for i in range(echoes):

@@ -171,12 +171,18 @@ class Tts:
 
 
 def espeak(text: str, *, voice: str = "en-us", pitch: str = "+0%", rate: str = "+0%", volume: float = 1.0,
-           base_pitch: int = 50, speed: int = 165, binary: str | None = None, timeout_s: float = 10.0) -> tuple[np.ndarray, int]:
-    """espeak-ng with SSML <prosody>: int16 audio at 22,050 Hz."""
+           base_pitch: int = 50, speed: int = 165, binary: str | None = None, timeout_s: float = 10.0,
+           then: str = "", pause_ms: int = 0) -> tuple[np.ndarray, int]:
+    """espeak-ng with SSML <prosody>: int16 audio at 22,050 Hz.
+
+    With `then`, the sentence goes on after an SSML <break> of `pause_ms`: a pause
+    inside one sentence, its intonation left unfinished.
+    """
     exe = binary or shutil.which("espeak-ng")
     if exe is None:
         raise FileNotFoundError("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
-    ssml = f'<speak><prosody pitch="{pitch}" rate="{rate}" volume="{int(volume * 100)}%">{html.escape(text)}</prosody></speak>'
+    body = html.escape(text) + (f'<break time="{int(pause_ms)}ms"/>{html.escape(then)}' if then else "")
+    ssml = f'<speak><prosody pitch="{pitch}" rate="{rate}" volume="{int(volume * 100)}%">{body}</prosody></speak>'
     done = subprocess.run(  # noqa: S603 - fixed binary, text passed as one escaped argument
         [exe, "-m", "-v", voice, "-p", str(base_pitch), "-s", str(speed), "--stdout", ssml],
         capture_output=True, timeout=timeout_s, check=True,

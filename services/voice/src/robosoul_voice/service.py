@@ -162,6 +162,8 @@ class VoiceService:
         uid = listener.speaking
         listener.cancelled.add(uid)
         listener.speaking = ""
+        with listener.lock:
+            listener.stream.stop_playback()
         await self._publish(listener.tenant, listener.robot_id, control_pb2.RobotCommand(cancel_speech=session_pb2.CancelSpeech(
             utterance_id=uid, reason="the person started speaking", timestamp=now_timestamp(),
         )))

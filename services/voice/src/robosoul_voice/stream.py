@@ -89,6 +89,8 @@ class TurnEnded:
     finality: float
     score: float
     asr_wait_ms: float = 0.0
+    # Prosody against the speaker's baseline (z-scores), as the emotion model saw it.
+    z: dict[str, float] = field(default_factory=dict)
 
     @property
     def gap_ms(self) -> float:
@@ -131,9 +133,19 @@ class VoiceStream:
         return self._speaking
 
     def play(self, audio16k: np.ndarray) -> None:
-        """The robot is being sent this audio to play from now: its echo will be removed."""
-        self.echo.play(audio16k, self.index)
-        self.playing_until = max(self.playing_until, self.now_s) + len(audio16k) / SAMPLE_RATE
+        """The robot is being sent this audio to play: its echo will be removed.
+
+        The speaker plays what it is sent back to back, so audio sent while earlier
+        audio is still playing goes on the timeline after it, not at "now".
+        """
+        start = max(self.now_s, self.playing_until)
+        self.echo.play(audio16k, int(start * SAMPLE_RATE))
+        self.playing_until = start + len(audio16k) / SAMPLE_RATE
+
+    def stop_playback(self) -> None:
+        """The robot was told to stop speaking (barge-in): nothing more of it is expected."""
+        self.playing_until = self.now_s
+        self.echo.truncate(self.index)
 
     def feed(self, audio: np.ndarray) -> list[SpeechStarted | TurnEnded]:
         events: list[SpeechStarted | TurnEnded] = []
@@ -198,7 +210,8 @@ class VoiceStream:
         score = self.policy.score(self._model, text, finality)
         if self.trace is not None:
             done = self._job.done_at if self._job is not None else None
-            self.trace(silence_ms, self._model, text, finality, score, None if done is None else (done - self._speech_end) * 1000)
+            said = self._job.result() if self._job is not None and self._job.ready(self.now_s) else ""
+            self.trace(silence_ms, self._model, text, finality, score, None if done is None else (done - self._speech_end) * 1000, said)
         if silence_ms < self.policy.silence_needed_ms(score):
             return None
         return self._end(force=False, scores=(self._model, text, finality, score))
@@ -217,6 +230,7 @@ class VoiceStream:
         else:
             transcript = job.result()
         pros = measure(speech, SAMPLE_RATE, words=len(transcript.split()))
+        z = self.baseline.z(pros)
         emotion = fuse(transcript, pros, self.baseline)
         self.baseline.update(pros)
         model, text, finality, score = scores
@@ -224,7 +238,7 @@ class VoiceStream:
         return TurnEnded(
             transcript=transcript, emotion=emotion, prosody=pros, speech_end_s=self._speech_end, decided_s=self.now_s,
             silence_ms=int(self._silence * FRAME * 1000 / SAMPLE_RATE), model=model, text=text, finality=finality, score=score,
-            asr_wait_ms=waited,
+            asr_wait_ms=waited, z=z,
         )
 
     def close(self) -> None:
