@@ -18,9 +18,10 @@ import numpy as np
 from robosoul_voice import evalset
 from robosoul_voice.models import FRAME, Asr, SmartTurn, Vad
 from robosoul_voice.stream import Transcriber, VoiceStream
-from robosoul_voice.turn import TurnPolicy
+from robosoul_voice.turn import TurnPolicy, text_completeness
 
 LEVELS = (200, 350, 500, 700, 1000, 1700)
+COMPLETENESS = text_completeness  # replaced by the classifier unless --completeness words
 CANDIDATES = LEVELS + (2100,)
 
 
@@ -39,6 +40,7 @@ def traces(cases, models):
     for k, case in enumerate(cases):
         rows: list = []
         stream = VoiceStream(vad=Vad(), smart_turn=smart, transcriber=Transcriber(asr, live=False), policy=Recording(max_silence_ms=2600),
+                             completeness=COMPLETENESS,
                              trace=lambda *a, sink=rows: sink.append(a))
         for i in range(0, len(case.audio) - FRAME + 1, FRAME):
             stream.feed(case.audio[i: i + FRAME])
@@ -80,7 +82,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-cuts", type=float, default=0.05)
+    parser.add_argument("--completeness", choices=("classifier", "words"), default="classifier")
     args = parser.parse_args()
+    global COMPLETENESS
+    if args.completeness == "classifier":
+        from robosoul_voice.completeness import default
+
+        COMPLETENESS = default()
     cases = [c for c in evalset.build(args.seed, turns=48, emotions=0, echoes=0)]
     tr = traces(cases, (SmartTurn(), Asr()))
     best = None

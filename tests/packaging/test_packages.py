@@ -17,7 +17,7 @@ PACKAGES = {
     "services/motion": ["robosoul_motion/__main__.py", "robosoul_motion/triton_model/model.py"],
     "services/simulation": ["robosoul_simulation/models/rs_arm4.xml", "robosoul_simulation/virtual_robot.py"],
     "services/language": ["robosoul_language/__main__.py", "robosoul_language/llm_server.py"],
-    "services/voice": ["robosoul_voice/__main__.py", "robosoul_voice/stream.py"],
+    "services/voice": ["robosoul_voice/__main__.py", "robosoul_voice/stream.py", "robosoul_voice/completeness.json"],
     "libs/devstack": ["robosoul_devstack/stack.py", "robosoul_devstack/virtual_audio.py"],
 }
 

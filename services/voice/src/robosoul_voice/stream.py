@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from robosoul.v1 import dialogue_pb2
+from robosoul_voice import completeness as completeness_model
 from robosoul_voice.echo import EchoCanceller
 from robosoul_voice.emotion import fuse
 from robosoul_voice.models import FRAME, SAMPLE_RATE
 from robosoul_voice.prosody import Prosody, SpeakerBaseline, measure
-from robosoul_voice.turn import TurnPolicy, prosody_finality, text_completeness
+from robosoul_voice.turn import TurnPolicy, prosody_finality
 
 START_PROB, STOP_PROB = 0.5, 0.35
 START_FRAMES = 2  # 64 ms of speech starts a turn (or a barge-in)
@@ -107,6 +108,9 @@ class VoiceStream:
     echo: EchoCanceller = field(default_factory=EchoCanceller)
     baseline: SpeakerBaseline = field(default_factory=SpeakerBaseline)
     max_turn_s: float = 30.0
+    # How finished a transcript reads, 0..1: the project's classifier (`completeness.py`);
+    # `turn.text_completeness` is the word-list version it replaced.
+    completeness: Callable[[str], float] = field(default_factory=lambda: completeness_model.default())
     # Called at every checkpoint with (silence_ms, model, text, finality, score, asr_done_ms): for tuning.
     trace: Callable[..., None] | None = None
 
@@ -204,7 +208,7 @@ class VoiceStream:
         if self._model is None:
             # Smart Turn hears the silence so far too, as pipecat feeds it (it was trained that way).
             self._model = self.smart_turn(self._audio(trim_silence=False))
-        text = text_completeness(self._job.result()) if self._job is not None and self._job.ready(self.now_s) else 0.5
+        text = self.completeness(self._job.result()) if self._job is not None and self._job.ready(self.now_s) else 0.5
         pros = measure(speech, SAMPLE_RATE)
         finality = prosody_finality(pros.end_slope, pros.final_lengthening)
         score = self.policy.score(self._model, text, finality)
