@@ -152,3 +152,12 @@ async def test_a_model_is_held_to_what_was_said(tools_service, said, named, fait
         assert result.plan.steps, result.refused
     else:
         assert not result.plan.steps and "not sure which" in result.refused[0] and "goal" not in rec.kinds()
+
+
+async def test_the_model_is_told_what_the_robot_holds(tools_service):
+    make, seen = tools_service
+    service, _ = make(tool_events(("pick", '{"object": "red cube"}')))
+    await service.turn(turn_request("pick up the red cube"))
+    await service.turn(turn_request("now what?"))
+    assert "You are holding: nothing" in seen[0]["messages"][0]["content"]
+    assert "You are holding: red-cube" in seen[1]["messages"][0]["content"]

@@ -43,6 +43,9 @@ class TurnContext:
     scene: dialogue_pb2.Scene | None
     # Earlier turns, oldest first: (person's text, robot's reply).
     history: list[tuple[str, str]] = field(default_factory=list)
+    # What the robot holds now (object ids), and its latest joint state if the robot sent one.
+    holding: list[str] = field(default_factory=list)
+    state: object | None = None
 
 
 @dataclass
@@ -173,6 +176,7 @@ def system_prompt(turn: TurnContext) -> str:
     return (
         f"You are {name}, a robot. {p.personality}\n"
         f"You see: {objects or 'no objects'}; {people} person(s).\n"
+        f"You are holding: {', '.join(turn.holding) or 'nothing'}.\n"
         f"The person sounds {feeling} ({scores}). Answer kindly and briefly, in one or two short sentences.\n"
         "When the person asks you to do something physical, call the matching tools in order; "
         "otherwise just answer. Never invent objects you cannot see."

@@ -128,7 +128,10 @@ class LanguageService:
             intent, calls, decided_by, words = "stop", [skills.Call("stop")], "fast_stop", None
         else:
             with tracer.start_as_current_span(f"language.decide {self._backend.name}"):
-                decision = await self._backend.decide(TurnContext(text=text, emotion=emotion, robot=robot, scene=scene, history=conv.history))
+                decision = await self._backend.decide(TurnContext(
+                    text=text, emotion=emotion, robot=robot, scene=scene, history=conv.history, holding=sorted(conv.held),
+                    state=req.state if req.HasField("state") else None,
+                ))
             intent, calls, decided_by, words = decision.intent, decision.calls, decision.decided_by, decision.words
         unfaithful: list[str] = []
         if decided_by == "tools":  # a model named the objects: hold it to what was said
