@@ -18,6 +18,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from stats import pct
+
 from robosoul.bus.v1 import control_pb2, language_pb2
 from robosoul.v1 import dialogue_pb2, session_pb2
 from robosoul_devstack.stack import start_llm_server
@@ -27,13 +29,6 @@ from robosoul_language.chat import ChatClient
 from robosoul_language.llm_server import MODEL, TOOLS_MODEL
 from robosoul_language.service import LanguageService
 from robosoul_language.skills import Capabilities
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
 def steps_of(plan: session_pb2.Plan) -> list[tuple[str, str, str, str]]:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import nats
+from stats import pct
 
 from robosoul.bus.v1 import language_pb2
 from robosoul.v1 import dialogue_pb2
@@ -29,10 +30,6 @@ from robosoul_simulation.virtual_robot import VirtualRobot
 
 STOPS = ["stop", "wait!", "freeze", "hold on", "please stop moving", "don't move"]
 
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
 async def run(stack: LocalStack, key: str, repeats: int) -> dict[str, list[float]]:

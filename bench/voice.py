@@ -18,6 +18,7 @@ import time
 from collections import defaultdict
 
 import numpy as np
+from stats import pct
 
 from robosoul_core.affect import top_emotion
 from robosoul_voice import evalset
@@ -28,9 +29,6 @@ from robosoul_voice.turn import FixedSilence, TurnPolicy
 
 _WORD = re.compile(r"[a-z']+")
 
-
-def pct(values, q):
-    return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
 def wer(ref: str, hyp: str) -> tuple[int, int]:

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from stats import pct
 
 from robosoul_devstack.stack import LocalStack, StackConfig
 from robosoul_devstack.virtual_audio import VirtualRoom
@@ -34,9 +34,6 @@ PROMPTS = [
     "Look at me, please.", "Tell me about yourself.",
 ]
 
-
-def pct(values, q):
-    return float(np.percentile(values, q)) if values else float("nan")
 
 
 async def run(stack: LocalStack, key: str, n: int) -> dict[str, list[float]]:

@@ -16,12 +16,12 @@ import sys
 import numpy as np
 
 from robosoul_voice import evalset
+from robosoul_voice.completeness import default
 from robosoul_voice.models import FRAME, Asr, SmartTurn, Vad
 from robosoul_voice.stream import Transcriber, VoiceStream
 from robosoul_voice.turn import TurnPolicy, text_completeness
 
 LEVELS = (200, 350, 500, 700, 1000, 1700)
-COMPLETENESS = text_completeness  # replaced by the classifier unless --completeness words
 CANDIDATES = LEVELS + (2100,)
 
 
@@ -33,14 +33,14 @@ class Recording(TurnPolicy):
         return self.max_silence_ms
 
 
-def traces(cases, models):
-    """(is_final, [(silence_ms, model, text, finality, score, asr_done_ms)]) for every pause and every end."""
+def traces(cases, models, completeness):
+    """(is_final, [(silence_ms, model, text, finality, score, asr_done_ms, transcript)], speaker) for every pause and every end."""
     smart, asr = models
     out = []
     for k, case in enumerate(cases):
         rows: list = []
         stream = VoiceStream(vad=Vad(), smart_turn=smart, transcriber=Transcriber(asr, live=False), policy=Recording(max_silence_ms=2600),
-                             completeness=COMPLETENESS,
+                             completeness=completeness,
                              trace=lambda *a, sink=rows: sink.append(a))
         for i in range(0, len(case.audio) - FRAME + 1, FRAME):
             stream.feed(case.audio[i: i + FRAME])
@@ -48,20 +48,38 @@ def traces(cases, models):
         group: list = []
         for row in rows:
             if group and row[0] <= group[-1][0]:
-                out.append((group[-1][0] >= 2100, group))
+                out.append((group[-1][0] >= 2100, group, case.speaker))
                 group = []
             group.append(row)
         if group:
-            out.append((group[-1][0] >= 2100, group))
+            out.append((group[-1][0] >= 2100, group, case.speaker))
         print(f"\r  traced {k + 1}/{len(cases)}", end="", file=sys.stderr)
     print(file=sys.stderr)
     return out
 
 
+def auc(pos, neg) -> float:
+    return float(np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg])) if pos and neg else float("nan")
+
+
+def separation(tr) -> None:
+    """How well each signal tells a true end from a mid-sentence pause (AUC, 0.5 = chance)."""
+    def signal(rows, k):  # the model and prosody at the first checkpoint; the transcript once it exists
+        return rows[0][k] if k != 2 else next((r[2] for r in reversed(rows) if r[6]), 0.5)
+
+    for name, k in (("Smart Turn", 1), ("transcript completeness", 2), ("prosody finality", 3)):
+        by = {"all": ([], []), "piper": ([], []), "espeak-ng": ([], [])}
+        for final, rows, speaker in tr:
+            engine = "piper" if speaker.startswith("piper") else "espeak-ng"
+            for key in ("all", engine):
+                by[key][0 if final else 1].append(signal(rows, k))
+        print(f"  {name}: AUC {auc(*by['all']):.2f} (piper voice {auc(*by['piper']):.2f}, espeak-ng voices {auc(*by['espeak-ng']):.2f})")
+
+
 def evaluate(tr, w, steps):
     cuts = n_pauses = 0
     gaps = []
-    for final, rows in tr:
+    for final, rows, _speaker in tr:
         fire = None
         for silence, model, text, finality, _score, asr_done, _said in rows:
             score = w[0] * model + w[1] * text + w[2] * finality
@@ -84,13 +102,10 @@ def main():
     parser.add_argument("--max-cuts", type=float, default=0.05)
     parser.add_argument("--completeness", choices=("classifier", "words"), default="classifier")
     args = parser.parse_args()
-    global COMPLETENESS
-    if args.completeness == "classifier":
-        from robosoul_voice.completeness import default
-
-        COMPLETENESS = default()
+    completeness = default() if args.completeness == "classifier" else text_completeness
     cases = [c for c in evalset.build(args.seed, turns=48, emotions=0, echoes=0)]
-    tr = traces(cases, (SmartTurn(), Asr()))
+    tr = traces(cases, (SmartTurn(), Asr()), completeness)
+    separation(tr)
     best = None
     frontier: dict[int, tuple] = {}
     weights = [(a, b, round(1 - a - b, 2)) for a in (0.0, 0.1, 0.2, 0.3, 0.4) for b in (0.4, 0.5, 0.6, 0.7, 0.8) if a + b <= 1.0]

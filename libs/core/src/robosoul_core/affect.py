@@ -16,6 +16,7 @@ import re
 from functools import cache
 
 from robosoul.v1 import dialogue_pb2
+from robosoul_core.errors import InvalidArgument
 
 EMOTIONS = ("neutral", "happy", "sad", "angry", "fearful", "surprised")
 _WORD = re.compile(r"[a-z']+")
@@ -90,8 +91,6 @@ def is_set(emotion: dialogue_pb2.Emotion | None) -> bool:
 
 def validate_emotion(emotion: dialogue_pb2.Emotion, what: str = "emotion") -> None:
     """Raise InvalidArgument unless the scores are probabilities and arousal/valence are in -1..1."""
-    from robosoul_core.errors import InvalidArgument
-
     values = {e: getattr(emotion, e) for e in EMOTIONS}
     bad = [f"{e}={v!r}" for e, v in values.items() if not 0.0 <= v <= 1.0]
     if bad:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2, tensor_pb2
+from robosoul_core.affect import validate_emotion
 from robosoul_core.errors import InvalidArgument
 from robosoul_core.subjects import check_id
 from robosoul_core.tensors import to_numpy
@@ -77,6 +78,11 @@ MAX_SCENE_PEOPLE = 16
 WORD_PATTERN = re.compile(r"^[a-z][a-z -]{0,31}$")
 
 
+def _name(value: str, field: str) -> None:
+    if not NAME_PATTERN.match(value):
+        raise InvalidArgument(f"{field} must match [A-Za-z0-9_.-]{{1,64}}")
+
+
 def _printable(text: str, field: str) -> None:
     if any(ord(c) < 32 and c not in "\t\n" for c in text):
         raise InvalidArgument(f"{field} contains control characters")
@@ -92,15 +98,12 @@ def validate_persona(persona: dialogue_pb2.Persona, field: str = "robot.persona"
     _printable(persona.personality, f"{field}.personality")
     if persona.default_style not in dialogue_pb2.ReplyStyle.values():
         raise InvalidArgument(f"{field}.default_style {persona.default_style} is not a ReplyStyle")
-    if persona.voice and not NAME_PATTERN.match(persona.voice):
-        raise InvalidArgument(f"{field}.voice must match [A-Za-z0-9_.-]{{1,64}}")
+    if persona.voice:
+        _name(persona.voice, f"{field}.voice")
 
 
 def validate_user_text(text: dialogue_pb2.UserText, field: str = "text") -> None:
-    from robosoul_core.affect import validate_emotion
-
-    if not NAME_PATTERN.match(text.utterance_id):
-        raise InvalidArgument(f"{field}.utterance_id must match [A-Za-z0-9_.-]{{1,64}}")
+    _name(text.utterance_id, f"{field}.utterance_id")
     if not text.text.strip():
         raise InvalidArgument(f"{field}.text is empty")
     if len(text.text) > MAX_UTTERANCE_CHARS:
@@ -116,13 +119,12 @@ def validate_scene(scene: dialogue_pb2.Scene, field: str = "scene") -> None:
         raise InvalidArgument(f"{field}.objects has {len(scene.objects)} entries; at most {MAX_SCENE_OBJECTS}")
     if len(scene.people) > MAX_SCENE_PEOPLE:
         raise InvalidArgument(f"{field}.people has {len(scene.people)} entries; at most {MAX_SCENE_PEOPLE}")
-    if scene.camera and not NAME_PATTERN.match(scene.camera):
-        raise InvalidArgument(f"{field}.camera must match [A-Za-z0-9_.-]{{1,64}}")
+    if scene.camera:
+        _name(scene.camera, f"{field}.camera")
     seen: set[str] = set()
     for i, obj in enumerate(scene.objects):
         where = f"{field}.objects[{i}]"
-        if not NAME_PATTERN.match(obj.object_id):
-            raise InvalidArgument(f"{where}.object_id must match [A-Za-z0-9_.-]{{1,64}}")
+        _name(obj.object_id, f"{where}.object_id")
         if obj.object_id in seen:
             raise InvalidArgument(f"{where}.object_id {obj.object_id!r} appears twice")
         seen.add(obj.object_id)

@@ -74,14 +74,14 @@ def start_llm_server(work_dir: Path, *, log_dir: Path, threads: int = 2) -> tupl
     """The embedded small model's server as a tracked process; returns it and its OpenAI base URL."""
     import json
 
-    from robosoul_language.llm_server import model_path, server_config
+    from robosoul_language.llm_server import command, model_path, server_config
 
     port = free_port()
     config_file = Path(work_dir) / "llm-server.json"
     config_file.write_text(json.dumps(server_config(model_path(), host="127.0.0.1", port=port, threads=threads)))
     url = f"http://127.0.0.1:{port}/v1"
     proc = ManagedProcess(
-        "llm", [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config_file)], log_dir=log_dir,
+        "llm", command(config_file), log_dir=log_dir,
         ready=lambda: _http_ok(f"{url}/models"),
     )
     return proc.start(timeout=120), url

@@ -48,7 +48,6 @@ class VirtualRoom:
         self._rng = np.random.default_rng(self.seed)
         self._person = np.zeros(0, np.float32)  # queued person audio (mic timeline from now)
         self._speaker = np.zeros(0, np.float32)  # what the speaker will play, from now on
-        self._speaker_owner: list[str] = []  # utterance id per queued speaker chunk (coarse)
         self._echo_line = np.zeros(int(self.echo_delay_s * RATE), np.float32)
         self._playing = ""
         self.mic_sent = 0  # samples streamed so far
@@ -68,10 +67,6 @@ class VirtualRoom:
 
     def silence(self, seconds: float) -> None:
         self._person = np.concatenate([self._person, np.zeros(int(seconds * RATE), np.float32)])
-
-    @property
-    def person_done(self) -> bool:
-        return len(self._person) == 0
 
     # ------------------------------------------------------------------ robot's speaker
 

@@ -192,7 +192,8 @@ class Session:
                     if task not in (connection, control):
                         task.cancel()
                 for task in done:
-                    if task in (connection, control) and task.exception() is not None:
+                    # A task gRPC cancelled under it (the stream torn down while closing) is no error.
+                    if task in (connection, control) and not task.cancelled() and task.exception() is not None:
                         raise task.exception()
         finally:
             for task in (connection, control):

@@ -28,7 +28,7 @@ from robosoul_core.affect import EMOTIONS, top_emotion
 from robosoul_core.errors import RoboSoulError
 from robosoul_language.chat import ChatClient
 from robosoul_language.grounding import describe
-from robosoul_language.intents import ACTIONS, IntentMatcher, arguments, split_clauses
+from robosoul_language.intents import ACTIONS, EXAMPLES, IntentMatcher, arguments, split_clauses
 from robosoul_language.skills import SKILLS, Call
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,8 @@ class TurnContext:
     scene: dialogue_pb2.Scene | None
     # Earlier turns, oldest first: (person's text, robot's reply).
     history: list[tuple[str, str]] = field(default_factory=list)
-    # What the robot holds now (object ids), and its latest joint state if the robot sent one.
+    # What the robot holds now (object ids).
     holding: list[str] = field(default_factory=list)
-    state: object | None = None
 
 
 @dataclass
@@ -116,7 +115,7 @@ class EmbeddedBackend(Backend):
 
     async def _choose(self, clause: str, options: list[str]) -> str:
         schema = {"type": "object", "properties": {"intent": {"type": "string", "enum": options}}, "required": ["intent"]}
-        examples = "\n".join(f'"{_EXAMPLE[o]}" -> {{"intent": "{o}"}}' for o in options if o in _EXAMPLE)
+        examples = "\n".join(f'"{EXAMPLES[o][0]}" -> {{"intent": "{o}"}}' for o in options if o in EXAMPLES)
         prompt = f"Classify what the person asks a robot.\n{examples}\n\"{clause}\" ->"
         msg = await self._chat.complete(
             [{"role": "user", "content": prompt}],
@@ -128,15 +127,6 @@ class EmbeddedBackend(Backend):
             return options[0]
         return choice if choice in options else options[0]
 
-
-_EXAMPLE = {
-    "pick": "grab the green ball", "place": "put the ball in the bowl", "reach": "point at the cup",
-    "look_at": "look at me", "wave": "wave to me", "go_home": "go back home", "stop": "stop moving",
-    "describe_scene": "what do you see", "greeting": "hello there", "identity": "who are you",
-    "how_are_you": "how are you doing", "capabilities": "what can you do", "thanks": "thank you",
-    "goodbye": "see you", "feeling": "I feel sad today", "remark": "the ball looks nice",
-    "out_of_scope": "what is the weather",
-}
 
 _TOOL_DOC = {
     "reach": "Move the hand to an object (touch or point at it).",
@@ -262,5 +252,3 @@ async def _sentences(head: str, rest: AsyncIterator[dict]) -> AsyncIterator[str]
     if buffer.strip():
         yield buffer.strip()
 
-
-BACKENDS = {"embedded": EmbeddedBackend, "tools": ToolsBackend}

@@ -106,7 +106,6 @@ class Resolution:
     obj: dialogue_pb2.SceneObject | None = None
     # Why nothing was chosen, in words for the reply ("I can't see a blue cup").
     problem: str = ""
-    candidates: list[dialogue_pb2.SceneObject] = field(default_factory=list)
 
 
 def describe(obj: dialogue_pb2.SceneObject) -> str:
@@ -158,7 +157,7 @@ def resolve(m: Mention, scene: dialogue_pb2.Scene | None, *, last_object: str = 
     if not cands:
         return Resolution(problem=f"I can't see a {m.describe()}")
     if len(cands) == 1:
-        return Resolution(obj=cands[0], candidates=cands)
+        return Resolution(obj=cands[0])
     if m.spatial:
-        return Resolution(obj=_pick_spatial(cands, m.spatial), candidates=cands)
-    return Resolution(problem=f"I can see {len(cands)} of those — which {m.describe()} do you mean?", candidates=cands)
+        return Resolution(obj=_pick_spatial(cands, m.spatial))
+    return Resolution(problem=f"I can see {len(cands)} of those — which {m.describe()} do you mean?")

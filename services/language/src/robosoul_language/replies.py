@@ -96,7 +96,7 @@ def compose(
     if top == "happy" and history.was_negative():
         out.append("I'm glad you're feeling better.")
     if intent == "stop":
-        return ["Stopping now."] + ([] if not steps[1:] else [])
+        return ["Stopping now."]
     acted = [s for s in steps if s.skill != "stop"]
     if acted:
         if top in OPENERS:

@@ -45,7 +45,6 @@ class Conversation:
     emotions: EmotionHistory = field(default_factory=EmotionHistory)
     last_object: str = ""
     held: dict[str, Vec3] = field(default_factory=dict)
-    touched: float = 0.0
 
 
 class LanguageService:
@@ -91,8 +90,7 @@ class LanguageService:
 
     def _conversation(self, key: tuple[str, str, str]) -> Conversation:
         conv = self._conversations.pop(key, None) or Conversation()
-        conv.touched = self._clock()
-        self._conversations[key] = conv
+        self._conversations[key] = conv  # most recently used last
         while len(self._conversations) > self._max_conversations:
             self._conversations.popitem(last=False)
         return conv
@@ -113,9 +111,7 @@ class LanguageService:
         fast_stop = is_stop(text)
         if fast_stop:
             # Safety first: the stop leaves before the robot record is even read.
-            await self._publish(req.tenant, req.robot_id, control_pb2.RobotCommand(
-                stop=session_pb2.Stop(reason=f"heard {text[:60]!r}", source="language", timestamp=now_timestamp())
-            ))
+            await self._stop(req, text)
             span.add_event("fast stop")
 
         robot = await self._get_robot(req.tenant, req.robot_id)
@@ -130,18 +126,15 @@ class LanguageService:
             with tracer.start_as_current_span(f"language.decide {self._backend.name}"):
                 decision = await self._backend.decide(TurnContext(
                     text=text, emotion=emotion, robot=robot, scene=scene, history=conv.history, holding=sorted(conv.held),
-                    state=req.state if req.HasField("state") else None,
                 ))
             intent, calls, decided_by, words = decision.intent, decision.calls, decision.decided_by, decision.words
         unfaithful: list[str] = []
         if decided_by == "tools":  # a model named the objects: hold it to what was said
-            unfaithful = [r for r in (skills.unfaithful(c, text) for c in calls) if r]
-            calls = [c for c in calls if not skills.unfaithful(c, text)]
+            reasons = [skills.unfaithful(c, text) for c in calls]
+            unfaithful = [r for r in reasons if r]
+            calls = [c for c, r in zip(calls, reasons, strict=True) if not r]
         if not fast_stop and (intent == "stop" or any(c.skill == "stop" for c in calls)):
-            # A paraphrase only the matcher or the model caught: stop now, then answer.
-            await self._publish(req.tenant, req.robot_id, control_pb2.RobotCommand(
-                stop=session_pb2.Stop(reason=f"heard {text[:60]!r}", source="language", timestamp=now_timestamp())
-            ))
+            await self._stop(req, text)  # a paraphrase only the matcher or the model caught: stop now, then answer
         checked = skills.check(calls, robot, scene, last_object=conv.last_object, held=conv.held)
         checked.refused[:0] = unfaithful
         conv.last_object, conv.held = checked.last_object, checked.held
@@ -182,6 +175,11 @@ class LanguageService:
             intent=intent, plan=plan, style=style, refused=checked.refused, fast_stop=decided_by == "fast_stop",
             decided_by=decided_by, sentences=sentences,
         )
+
+    async def _stop(self, req: language_pb2.TurnRequest, text: str) -> None:
+        await self._publish(req.tenant, req.robot_id, control_pb2.RobotCommand(
+            stop=session_pb2.Stop(reason=f"heard {text[:60]!r}", source="language", timestamp=now_timestamp())
+        ))
 
     async def _start_motion(self, req: language_pb2.TurnRequest, steps) -> None:
         """The plan's first motion step becomes the robot's goal (the gateway validates it once more)."""

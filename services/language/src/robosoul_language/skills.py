@@ -44,7 +44,6 @@ class Capabilities:
     gripper: bool
     camera: bool
     poses: frozenset[str]
-    joints: int
 
     @classmethod
     def of(cls, robot: robot_pb2.Robot) -> Capabilities:
@@ -54,7 +53,6 @@ class Capabilities:
             gripper=any(j.type == JOINT_TYPE_GRIPPER for j in emb.joints),
             camera=len(emb.cameras) > 0,
             poses=frozenset(emb.named_poses),
-            joints=len(emb.joints),
         )
 
     def can(self, skill: str) -> str:

@@ -87,12 +87,7 @@ class Synth:
 
     def say(self, text: str, speaker: dict) -> np.ndarray:
         if speaker["engine"] == "piper":
-            from piper import SynthesisConfig
-
-            chunks = list(self.tts._piper.synthesize(text, syn_config=SynthesisConfig(
-                length_scale=speaker["length"], volume=speaker["volume"], noise_scale=0.0, noise_w_scale=0.0)))
-            audio = np.concatenate([c.audio_int16_array for c in chunks])
-            return trim(resample(audio, self.tts.piper_rate))
+            return trim(resample(self.tts.piper(text, length_scale=speaker["length"], volume=speaker["volume"]), self.tts.piper_rate))
         pitch, rate, volume = speaker.get("prosody", ("+0%", "+0%", 1.0))
         audio, sr = espeak(text, voice=speaker["voice"], pitch=pitch, rate=rate, volume=volume, base_pitch=speaker["base_pitch"], speed=speaker["speed"])
         return trim(resample(audio, sr))

@@ -162,12 +162,15 @@ class Tts:
         voice = STYLE_VOICES.get(style, STYLE_VOICES["neutral"])
         if voice.engine == "espeak" and self._espeak:
             return espeak(text, voice=espeak_voice, pitch=voice.pitch, rate=voice.rate, volume=voice.volume, binary=self._espeak)
+        return self.piper(text, length_scale=voice.length_scale, volume=voice.volume), self.piper_rate
+
+    def piper(self, text: str, *, length_scale: float = 1.0, volume: float = 1.0) -> np.ndarray:
+        """Piper's voice at its own rate (`piper_rate`), int16."""
         from piper import SynthesisConfig
 
         with self._lock:
-            chunks = list(self._piper.synthesize(text, syn_config=SynthesisConfig(length_scale=voice.length_scale, volume=voice.volume, **self._noise)))
-        audio = np.concatenate([c.audio_int16_array for c in chunks]) if chunks else np.zeros(0, np.int16)
-        return audio.astype(np.int16), self.piper_rate
+            chunks = list(self._piper.synthesize(text, syn_config=SynthesisConfig(length_scale=length_scale, volume=volume, **self._noise)))
+        return np.concatenate([c.audio_int16_array for c in chunks]).astype(np.int16) if chunks else np.zeros(0, np.int16)
 
 
 def espeak(text: str, *, voice: str = "en-us", pitch: str = "+0%", rate: str = "+0%", volume: float = 1.0,

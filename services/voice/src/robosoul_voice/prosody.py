@@ -2,8 +2,8 @@
 
 Features: pitch level and range in semitones (re 100 Hz), pitch slope over the
 last voiced 400 ms (falling at the end of a statement), intensity (dB),
-speaking rate (words per voiced second, from the transcript), the share of
-pauses, and final lengthening (the last voiced stretch against the mean one).
+speaking rate (words per voiced second, from the transcript), and final
+lengthening (the last voiced stretch against the mean one).
 Emotion compares them with the same speaker's earlier utterances, not with
 a population: a deep voice is not a sad one.
 """
@@ -28,7 +28,6 @@ class Prosody:
     end_slope: float = 0.0  # semitones per second over the last 400 ms voiced
     intensity: float = 0.0  # dB re full scale, mean over voiced frames
     rate: float = 0.0  # words per voiced second
-    pause_share: float = 0.0
     final_lengthening: float = 1.0
     voiced_s: float = 0.0
 
@@ -62,8 +61,6 @@ def measure(audio: np.ndarray, rate: int, *, words: int = 0) -> Prosody:
     idx = np.clip((times * rate).astype(int), 0, len(audio) - 1)
     rms = np.array([np.sqrt(np.mean(audio[max(0, i - frame): i + frame] ** 2) + 1e-12) for i in idx])
     out.intensity = float(np.mean(20 * np.log10(rms[voiced] + 1e-9)))
-    span = times[voiced][-1] - times[voiced][0] + 0.01
-    out.pause_share = float(max(0.0, 1.0 - out.voiced_s / span))
     runs = np.diff(np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(int), [0]]))))[::2] * 0.01
     if len(runs) >= 2:
         out.final_lengthening = float(runs[-1] / max(np.mean(runs[:-1]), 1e-3))

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, str, control_pb2.RobotCommand], Awaitable[None]]
 AskLanguage = Callable[[language_pb2.TurnRequest], Awaitable[language_pb2.TurnResult]]
 GetRobot = Callable[[str, str], Awaitable[robot_pb2.Robot]]
+# A changed speaker (or none) is noticed within this long.
+ROBOT_CACHE_S = 5.0
 
 
 @dataclass
@@ -87,6 +89,7 @@ class VoiceService:
         self._pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="voice")
         self._tasks: set[asyncio.Task] = set()
         self._seqs: dict[tuple[str, str, str], int] = {}  # next SpeechAudio.seq per reply being spoken
+        self._robots: dict[tuple[str, str], tuple[float, robot_pb2.Robot]] = {}
 
     # ------------------------------------------------------------------ microphone
 
@@ -128,6 +131,7 @@ class VoiceService:
 
     def _evict_idle(self) -> None:
         now = self._clock()
+        self._robots = {k: v for k, v in self._robots.items() if now - v[0] < ROBOT_CACHE_S}
         for key, listener in list(self._listeners.items()):
             if now - listener.last_audio > self._idle:
                 self._drop(key)
@@ -192,8 +196,10 @@ class VoiceService:
 
     async def on_reply(self, tenant: str, robot_id: str, reply: session_pb2.Reply) -> None:
         """Speak one reply sentence on the robot (if it has a speaker), in order, unless it was interrupted."""
-        robot = await self._get_robot(tenant, robot_id)
-        if not robot.embodiment.HasField("speaker") or not reply.text.strip():
+        if not reply.text.strip():
+            return
+        robot = await self._robot(tenant, robot_id)
+        if not robot.embodiment.HasField("speaker"):
             return
         listener = self._listeners.get((tenant, robot_id))
         lock = listener.speech if listener is not None else asyncio.Lock()
@@ -201,6 +207,15 @@ class VoiceService:
             if listener is not None and reply.utterance_id in listener.cancelled:
                 return
             await self._speak(tenant, robot_id, robot, listener, reply)
+
+    async def _robot(self, tenant: str, robot_id: str) -> robot_pb2.Robot:
+        """The robot record, read once per few seconds (a reply arrives sentence by sentence)."""
+        cached = self._robots.get((tenant, robot_id))
+        if cached is not None and self._clock() - cached[0] < ROBOT_CACHE_S:
+            return cached[1]
+        robot = await self._get_robot(tenant, robot_id)
+        self._robots[(tenant, robot_id)] = (self._clock(), robot)
+        return robot
 
     async def _speak(self, tenant, robot_id, robot, listener: Listener | None, reply: session_pb2.Reply) -> None:
         loop = asyncio.get_running_loop()

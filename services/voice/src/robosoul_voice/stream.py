@@ -123,18 +123,12 @@ class VoiceStream:
         self._run = 0  # consecutive speech frames while idle
         self._silence = 0  # frames of silence inside a turn
         self._speech_end = 0.0
-        self._job: Job | None = None
-        self._model: float | None = None
-        self._checked: set[int] = set()
+        self._reset_pause()
         self.playing_until = 0.0
 
     @property
     def now_s(self) -> float:
         return self.index / SAMPLE_RATE
-
-    @property
-    def in_turn(self) -> bool:
-        return self._speaking
 
     def play(self, audio16k: np.ndarray) -> None:
         """The robot is being sent this audio to play: its echo will be removed.
@@ -170,13 +164,13 @@ class VoiceStream:
             self._run = self._run + 1 if p >= START_PROB else 0
             if self._run >= START_FRAMES:
                 self._speaking, self._speech, self._silence = True, list(self._recent), 0
-                self._job, self._model, self._checked = None, None, set()
+                self._reset_pause()
                 return SpeechStarted(at_s=self.now_s - START_FRAMES * FRAME / SAMPLE_RATE, during_playback=self.now_s < self.playing_until)
             return None
         self._speech.append(residual)
         if p >= STOP_PROB:
             if self._silence:
-                self._job, self._model, self._checked = None, None, set()  # it was a pause: the work so far is stale
+                self._reset_pause()  # it was a pause: the work so far is stale
             self._silence = 0
             if len(self._speech) * FRAME / SAMPLE_RATE > self.max_turn_s:
                 self._speech_end = self.now_s
@@ -205,20 +199,31 @@ class VoiceStream:
             if silence_ms >= 400:  # a click or a cough: no turn
                 self._speaking = False
             return None
+        # Each signal is computed once per pause: the audio before it does not change.
         if self._model is None:
             # Smart Turn hears the silence so far too, as pipecat feeds it (it was trained that way).
             self._model = self.smart_turn(self._audio(trim_silence=False))
-        text = self.completeness(self._job.result()) if self._job is not None and self._job.ready(self.now_s) else 0.5
-        pros = measure(speech, SAMPLE_RATE)
-        finality = prosody_finality(pros.end_slope, pros.final_lengthening)
-        score = self.policy.score(self._model, text, finality)
+            pros = measure(speech, SAMPLE_RATE)
+            self._finality = prosody_finality(pros.end_slope, pros.final_lengthening)
+        ready = self._job is not None and self._job.ready(self.now_s)
+        if ready and self._text is None:
+            self._text = self.completeness(self._job.result())
+        text = self._text if self._text is not None else 0.5
+        score = self.policy.score(self._model, text, self._finality)
         if self.trace is not None:
             done = self._job.done_at if self._job is not None else None
-            said = self._job.result() if self._job is not None and self._job.ready(self.now_s) else ""
-            self.trace(silence_ms, self._model, text, finality, score, None if done is None else (done - self._speech_end) * 1000, said)
+            said = self._job.result() if ready else ""
+            self.trace(silence_ms, self._model, text, self._finality, score, None if done is None else (done - self._speech_end) * 1000, said)
         if silence_ms < self.policy.silence_needed_ms(score):
             return None
-        return self._end(force=False, scores=(self._model, text, finality, score))
+        return self._end(force=False, scores=(self._model, text, self._finality, score))
+
+    def _reset_pause(self) -> None:
+        self._job: Job | None = None
+        self._model: float | None = None
+        self._finality = 0.5
+        self._text: float | None = None
+        self._checked: set[int] = set()
 
     def _end(self, *, force: bool, scores=(1.0, 0.5, 0.5, 1.0)) -> TurnEnded:
         speech = self._audio(trim_silence=True)
