@@ -163,9 +163,16 @@ async def test_connect_handshake_errors(stub, operator_key, first, code, fragmen
     await expect_status(call.read(), code, fragment)
 
 
-async def test_connect_without_key(stub):
+@pytest.mark.parametrize(
+    "first",
+    [sp.ClientMessage(open=sp.SessionOpen(robot_id="arm-1")), sp.ClientMessage(ping=sp.Ping())],
+    ids=["open", "not-open"],
+)
+async def test_connect_without_key(stub, first):
+    # The key is judged before the message, and the client's write always lands
+    # (the gateway reads it before aborting), so the status is ours, not INTERNAL.
     call = stub.Connect()
-    await call.write(sp.ClientMessage(open=sp.SessionOpen(robot_id="arm-1")))
+    await call.write(first)
     await expect_status(call.read(), grpc.StatusCode.UNAUTHENTICATED)
 
 

@@ -19,6 +19,7 @@ from robosoul.v1 import robot_pb2, robot_service_pb2, robot_service_pb2_grpc, se
 from robosoul_core import subjects
 from robosoul_core.errors import (
     Aborted,
+    DeadlineExceeded,
     InvalidArgument,
     ResourceExhausted,
     RoboSoulError,
@@ -168,9 +169,14 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
         metadata = context.invocation_metadata()
         try:
             with tracer.start_as_current_span("robosoul.v1.RobotService/Connect", context=extract(metadata), kind=trace.SpanKind.SERVER):
+                # The first message is read before the key is checked so that a
+                # client's write of SessionOpen has landed when the call is aborted:
+                # otherwise the client may see INTERNAL from its failed write instead
+                # of our status. The key is still checked before the message is.
+                first = await self._first_message(request_iterator)
                 principal = await self.keys.authenticate_metadata(metadata)
                 principal.require_operator("connecting a robot")
-                opening = await self._read_open(request_iterator)
+                opening = self._opening(first)
                 subjects.check_id(opening.robot_id, "open.robot_id")
                 robot = await self.registry.get(principal.tenant, opening.robot_id)
                 key = (principal.tenant, robot.robot_id)
@@ -179,8 +185,6 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
         except RoboSoulError as err:
             self.metrics.observe("Connect", err.grpc_code.name, 0.0)
             await context.abort(err.grpc_code, err.message)
-        except TimeoutError:
-            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"no SessionOpen within {OPEN_TIMEOUT_S:.0f} s")
 
         session = Session(
             session_id=uuid.uuid4().hex, principal=principal, robot=robot, nc=self.nc,
@@ -215,11 +219,20 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
         if session.end_status is not None:
             await context.abort(session.end_status.grpc_code, session.end_status.message)
 
-    async def _read_open(self, request_iterator) -> session_pb2.SessionOpen:
+    @staticmethod
+    async def _first_message(request_iterator) -> session_pb2.ClientMessage | RoboSoulError:
+        """The stream's first message, or the error to report if none came (after the key check)."""
         try:
-            first = await asyncio.wait_for(anext(aiter(request_iterator)), OPEN_TIMEOUT_S)
+            return await asyncio.wait_for(anext(aiter(request_iterator)), OPEN_TIMEOUT_S)
         except StopAsyncIteration:
-            raise InvalidArgument("the stream closed before SessionOpen") from None
+            return InvalidArgument("the stream closed before SessionOpen")
+        except TimeoutError:
+            return DeadlineExceeded(f"no SessionOpen within {OPEN_TIMEOUT_S:.0f} s")
+
+    @staticmethod
+    def _opening(first: session_pb2.ClientMessage | RoboSoulError) -> session_pb2.SessionOpen:
+        if isinstance(first, RoboSoulError):
+            raise first
         if first.WhichOneof("body") != "open":
             raise InvalidArgument("the first message of Connect must be SessionOpen(robot_id=...)")
         return first.open
