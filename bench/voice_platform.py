@@ -25,15 +25,9 @@ from robosoul_devstack.stack import LocalStack, StackConfig
 from robosoul_devstack.virtual_audio import VirtualRoom
 from robosoul_sdk import RoboSoulClient
 from robosoul_simulation.virtual_robot import VirtualRobot
+from robosoul_voice.evalset import PLATFORM_PROMPTS as PROMPTS
 from robosoul_voice.evalset import trim
 from robosoul_voice.models import Tts, resample
-
-PROMPTS = [
-    "Hello, who are you?", "What can you do?", "Tell me about yourself.", "Go back to your home position.",
-    "How are you today?", "Thank you, that was great.", "I feel a bit sad today.", "What do you see?",
-    "Look at me, please.", "Tell me about yourself.",
-]
-
 
 
 async def run(stack: LocalStack, key: str, n: int) -> dict[str, list[float]]:

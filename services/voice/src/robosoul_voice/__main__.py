@@ -14,6 +14,7 @@ from robosoul_core.errors import RoboSoulError
 from robosoul_core.registry import RobotRegistry
 from robosoul_core.runtime import run_main, serve_until, stop_event_on_signals
 from robosoul_core.telemetry import OpsServer, ServiceMetrics, inject, setup_tracing
+from robosoul_voice.completeness import Completeness
 from robosoul_voice.config import VoiceConfig
 from robosoul_voice.models import Asr, SmartTurn, Tts
 from robosoul_voice.service import Models, VoiceService
@@ -29,7 +30,9 @@ async def run() -> None:
     tracing = setup_tracing("robosoul-voice", TelemetryConfig.from_env(env))
     metrics = ServiceMetrics("voice")
     stop = stop_event_on_signals()
-    models = Models(smart_turn=SmartTurn(), asr=Asr(threads=config.asr_threads), tts=Tts())  # a few seconds
+    models = Models(  # a few seconds
+        smart_turn=SmartTurn(), asr=Asr(threads=config.asr_threads), tts=Tts(), completeness=Completeness(threads=config.judge_threads),
+    )
 
     nc = await bus.connect(nats_config, "robosoul-voice")
     registry = RobotRegistry(await bus.key_value(nc, subjects.ROBOTS_BUCKET, timeout=nats_config.request_timeout_s))

@@ -16,6 +16,8 @@ class VoiceConfig(EnvConfig):
     language_timeout_s: float = Field(default=30.0, gt=0, le=300)
     # Threads for speech recognition (Whisper tiny.en, int8).
     asr_threads: int = Field(default=2, ge=1, le=16)
+    # Threads for the completeness judge (Gemma 3 270M); it runs right after recognition.
+    judge_threads: int = Field(default=2, ge=1, le=16)
     # A robot session's voice state is dropped after this long without audio.
     idle_s: float = Field(default=120.0, gt=0)
     max_in_flight: int = Field(default=64, ge=1)

@@ -59,6 +59,13 @@ EMOTION_PROSODY = {
     "angry": ("+8%", "+18%", 1.6), "fearful": ("+35%", "+22%", 0.9), "surprised": ("+45%", "+0%", 1.2),
 }
 ESPEAK_VOICES = ["en-us", "en-us+m3", "en-us+f2", "en-us+f4", "en+m7", "en-gb-x-rp+f3"]
+# What a person says in the platform benchmark (voice to voice): short questions,
+# commands and remarks, none of them in the completeness classifier's training text.
+PLATFORM_PROMPTS = [
+    "Hi, who built you?", "What are you looking at?", "Can you sing?", "Good afternoon, how are things?",
+    "Please go back to your home position.", "I feel great today.", "Is everything okay?", "Open your hand.",
+    "You are funny.", "What was that?",
+]
 REPLIES = ["Okay, I'll pick up the red cube now.", "I'm sorry to hear that. Do you want to talk about it?",
            "Hello! I'm Robin. What can I do for you?", "Sure, going back to my home pose."]
 

@@ -30,6 +30,7 @@ from robosoul_core.clock import now_timestamp
 from robosoul_core.errors import InvalidArgument, RoboSoulError
 from robosoul_core.subjects import check_id, check_tenant
 from robosoul_core.tensors import from_numpy, to_numpy
+from robosoul_voice import completeness as completeness_model
 from robosoul_voice import speech
 from robosoul_voice.models import SAMPLE_RATE, Vad, resample
 from robosoul_voice.stream import SpeechStarted, Transcriber, TurnEnded, VoiceStream
@@ -49,6 +50,8 @@ class Models:
     smart_turn: Callable[[np.ndarray], float]
     asr: Callable[[np.ndarray], str]
     tts: object  # robosoul_voice.models.Tts
+    # How finished a transcript reads (robosoul_voice.completeness); loaded at start, not at the first turn.
+    completeness: Callable[[str], float] = field(default_factory=lambda: completeness_model.default())
 
 
 @dataclass
@@ -122,7 +125,10 @@ class VoiceService:
             return listener
         if listener is not None:  # a new session: start fresh (new speaker baseline, no echo state)
             self._drop(key)
-        stream = VoiceStream(vad=Vad(), smart_turn=self._models.smart_turn, transcriber=Transcriber(self._models.asr, live=True), policy=self._policy)
+        stream = VoiceStream(
+            vad=Vad(), smart_turn=self._models.smart_turn, transcriber=Transcriber(self._models.asr, live=True), policy=self._policy,
+            completeness=self._models.completeness,
+        )
         self._evict_idle()
         listener = Listener(tenant, robot_id, session_id, stream, last_audio=self._clock())
         listener.task = asyncio.create_task(self._listen(listener))

@@ -34,37 +34,45 @@ MIN_SPEECH_S = 0.15
 
 
 class Job:
-    """A transcript being made. Offline jobs know when (in audio time) their text exists: `done_at`."""
+    """A transcript being made, with how finished it reads. Offline jobs know when (in audio time) both exist: `done_at`."""
 
-    def __init__(self, ready: Callable[[float], bool], result: Callable[[], str], done_at: float | None = None):
+    def __init__(self, ready: Callable[[float], bool], result: Callable[[], tuple[str, float]], done_at: float | None = None):
         self.ready, self.result, self.done_at = ready, result, done_at
 
 
 class Transcriber:
-    """Runs speech recognition; `ready(now_s)` says whether the text exists at audio time `now_s`."""
+    """Runs speech recognition, then the completeness judge on its text, as one job.
+
+    `ready(now_s)` says whether both exist at audio time `now_s`; offline, the
+    measured compute time of both is charged to the audio clock.
+    """
 
     def __init__(self, asr: Callable[[np.ndarray], str], *, live: bool, cache: dict | None = None):
         self._asr = asr
         self._live = live
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="asr") if live else None
-        # Offline only: the same audio is recognised once (text and its measured compute time).
+        # Offline only: the same audio is recognised and judged once (text, completeness, compute time).
         self._cache = cache
 
-    def start(self, audio: np.ndarray, now_s: float) -> Job:
+    def _run(self, audio: np.ndarray, judge: Callable[[str], float] | None) -> tuple[str, float]:
+        text = self._asr(audio)
+        return text, judge(text) if judge is not None else 0.5
+
+    def start(self, audio: np.ndarray, now_s: float, judge: Callable[[str], float] | None = None) -> Job:
         if self._live:
-            future = self._pool.submit(self._asr, audio.copy())
+            future = self._pool.submit(self._run, audio.copy(), judge)
             return Job(lambda _now: future.done(), future.result)
-        key = (len(audio), hash(audio.tobytes())) if self._cache is not None else None
+        key = (len(audio), hash(audio.tobytes()), judge is None) if self._cache is not None else None
         if key is not None and key in self._cache:
-            text, seconds = self._cache[key]
+            result, seconds = self._cache[key]
         else:
             started = time.perf_counter()
-            text = self._asr(audio)
+            result = self._run(audio, judge)
             seconds = time.perf_counter() - started
             if key is not None:
-                self._cache[key] = (text, seconds)
+                self._cache[key] = (result, seconds)
         done_at = now_s + seconds
-        return Job(lambda now: now >= done_at, lambda: text, done_at)
+        return Job(lambda now: now >= done_at, lambda: result, done_at)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -108,8 +116,8 @@ class VoiceStream:
     echo: EchoCanceller = field(default_factory=EchoCanceller)
     baseline: SpeakerBaseline = field(default_factory=SpeakerBaseline)
     max_turn_s: float = 30.0
-    # How finished a transcript reads, 0..1: the project's classifier (`completeness.py`);
-    # `turn.text_completeness` is the word-list version it replaced.
+    # How finished a transcript reads, 0..1: the small language model's judgement
+    # (`completeness.py`); `turn.text_completeness` is the word-list baseline.
     completeness: Callable[[str], float] = field(default_factory=lambda: completeness_model.default())
     # Called at every checkpoint with (silence_ms, model, text, finality, score, asr_done_ms): for tuning.
     trace: Callable[..., None] | None = None
@@ -179,14 +187,14 @@ class VoiceStream:
         self._silence += 1
         if self._silence == 1:
             self._speech_end = self.now_s - FRAME / SAMPLE_RATE
-            self._job = self.transcriber.start(self._audio(trim_silence=True), self.now_s)
+            self._job = self.transcriber.start(self._audio(trim_silence=True), self.now_s, self.completeness)
         silence_ms = int(self._silence * FRAME * 1000 / SAMPLE_RATE)
-        for checkpoint in self.policy.checkpoints():
-            if silence_ms >= checkpoint and checkpoint not in self._checked:
-                self._checked.add(checkpoint)
-                ended = self._consider(silence_ms)
-                if ended is not None:
-                    return ended
+        # Judged at each of the policy's checkpoints, and the moment the transcript arrives.
+        due = [c for c in self.policy.checkpoints() if silence_ms >= c and c not in self._checked]
+        self._checked.update(due)
+        arrived = self._text is None and self._job is not None and self._job.ready(self.now_s)
+        if due or arrived:
+            return self._consider(silence_ms)
         return None
 
     def _audio(self, *, trim_silence: bool) -> np.ndarray:
@@ -207,12 +215,12 @@ class VoiceStream:
             self._finality = prosody_finality(pros.end_slope, pros.final_lengthening)
         ready = self._job is not None and self._job.ready(self.now_s)
         if ready and self._text is None:
-            self._text = self.completeness(self._job.result())
+            self._text = self._job.result()[1]
         text = self._text if self._text is not None else 0.5
         score = self.policy.score(self._model, text, self._finality)
         if self.trace is not None:
             done = self._job.done_at if self._job is not None else None
-            said = self._job.result() if ready else ""
+            said = self._job.result()[0] if ready else ""
             self.trace(silence_ms, self._model, text, self._finality, score, None if done is None else (done - self._speech_end) * 1000, said)
         if silence_ms < self.policy.silence_needed_ms(score):
             return None
@@ -231,13 +239,13 @@ class VoiceStream:
         waited = 0.0
         if job.done_at is not None:  # offline: charge the compute time still to run after the decision
             waited = max(0.0, job.done_at - self.now_s) * 1000
-            transcript = job.result()
+            transcript = job.result()[0]
         elif not job.ready(self.now_s):
             started = time.perf_counter()
-            transcript = job.result()
+            transcript = job.result()[0]
             waited = (time.perf_counter() - started) * 1000
         else:
-            transcript = job.result()
+            transcript = job.result()[0]
         pros = measure(speech, SAMPLE_RATE, words=len(transcript.split()))
         z = self.baseline.z(pros)
         emotion = fuse(transcript, pros, self.baseline)

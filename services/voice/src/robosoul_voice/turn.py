@@ -2,8 +2,9 @@
 
 Four signals, each in 0..1 (1 = finished), fused into one score:
 - the learned model (Smart Turn v3.2 on the audio of the turn),
-- the partial transcript's completeness (ends on "and", "the", "to"… -> not
-  finished; a full stop or question mark from Whisper -> likely finished),
+- the transcript's completeness (`completeness.py`: a small language model's
+  probability that the words end there; `text_completeness` below is the
+  word-list baseline),
 - prosody at the end (falling pitch and a lengthened last stretch),
 and the silence so far. The higher the score, the less silence is needed
 before answering: a clear end needs 200 ms, a clear mid-sentence pause waits up
@@ -62,15 +63,15 @@ class TurnPolicy:
     """Weights of the signals and the silence each score needs (tuned on the dev split of the voice set)."""
 
     # From `bench/voice_tune.py --seed 0` (dev split, 36 mid-sentence pauses, transcript
-    # completeness from the trained classifier): 1 pause cut, median gap 704 ms. On the
-    # synthetic voices the transcript separates ends from pauses best (AUC 0.99, in-sample
-    # for the classifier); Smart Turn, trained on human speech, at chance (0.50), so the
-    # search gave it no weight here.
+    # completeness from the language-model judge): 1 pause cut, median gap 640 ms, most of
+    # it recognition and the judge still running. On the synthetic voices the transcript
+    # separates ends from pauses best (AUC 0.98); Smart Turn, trained on human speech,
+    # does not (0.42), so the search gave it no weight here.
     w_model: float = 0.0
-    w_text: float = 0.8
-    w_prosody: float = 0.2
+    w_text: float = 0.6
+    w_prosody: float = 0.4
     # (minimum score, silence needed in ms), first match wins.
-    steps: tuple[tuple[float, int], ...] = ((0.9, 200), (0.85, 350), (0.8, 500), (0.75, 700), (0.7, 1000), (0.65, 1700))
+    steps: tuple[tuple[float, int], ...] = ((0.95, 200), (0.9, 350), (0.8, 500), (0.75, 700), (0.7, 1000), (0.65, 1700))
     max_silence_ms: int = 2600
 
     def score(self, model: float, text: float, prosody: float) -> float:
