@@ -10,7 +10,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 PROTOC_VENV := .venv-protoc
 BUILD       := build
-PACKAGES    := libs/core sdk/python services/gateway services/motion services/simulation services/language services/voice libs/devstack
+PACKAGES    := libs/core sdk/python services/gateway services/motion services/simulation services/language services/voice services/perception libs/devstack
 # The generalist policy trains on every training body of the simulation's registry
 # (robosoul_simulation.bodies); the held-out bodies never enter its demonstrations.
 POLICY      := $(BUILD)/policy/generalist/policy.onnx
@@ -20,7 +20,7 @@ DEMO_SKILLS := reach pose path grasp
 REACH_EXTRA := 300
 # What the demonstrations and the training read (the simulation service's serving,
 # onboarding and virtual-robot code does not change them, so editing it retrains nothing).
-SIM_NOT_TRAINING := $(addprefix services/simulation/src/robosoul_simulation/,__main__.py config.py service.py onboarding.py validate.py virtual_robot.py)
+SIM_NOT_TRAINING := $(addprefix services/simulation/src/robosoul_simulation/,__main__.py config.py service.py onboarding.py validate.py virtual_robot.py camera.py tabletop.py)
 POLICY_SRC  := $(filter-out $(SIM_NOT_TRAINING),$(shell find services/simulation/src services/motion/src/robosoul_motion/training libs/core/src/robosoul_core/policy_io.py -name '*.py' -o -name '*.xml' 2>/dev/null))
 PYTEST_ARGS ?=
 # llama-cpp-python has no prebuilt wheel here: a portable build (the native one
@@ -39,6 +39,15 @@ $(VENV)/.stamp: requirements/dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON_BASE) -m venv $(VENV)
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation $(addprefix -e ,$(PACKAGES))
+	@touch $@
+
+# mediapipe (people, faces, hands) needs numpy<2 and protobuf<5: its own environment,
+# where the perception service's people worker runs. About 1.5 minutes and 1.1 GB once.
+PERCEPTION_VENV := .venv-perception
+perception-env: $(PERCEPTION_VENV)/.stamp ## Create the perception service's mediapipe environment (.venv-perception)
+$(PERCEPTION_VENV)/.stamp: requirements/perception.txt
+	$(PYTHON_BASE) -m venv $(PERCEPTION_VENV)
+	$(PERCEPTION_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/perception.txt
 	@touch $@
 
 $(PROTOC_VENV)/.stamp: requirements/protoc.txt
@@ -67,7 +76,7 @@ $(POLICY): $(DEMOS)
 demo: env policy ## Run RoboSoul locally and drive the virtual robot through several targets
 	$(PY) -m robosoul_devstack.demo --policy $(POLICY)
 
-test: env policy proto-check ## Run the whole test suite (unit + integration, real NATS/Triton/MuJoCo)
+test: env policy proto-check perception-env ## Run the whole test suite (unit + integration, real NATS/Triton/MuJoCo)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: env policy ## Control-loop benchmark: platform vs raw Triton at 1/10/50 robots
@@ -94,6 +103,9 @@ bench-voice: env ## Voice: end of turn vs fixed silence, word error, emotion, ec
 bench-voice-platform: env policy ## Voice to voice through gateway, NATS, voice, language and TTS; barge-in stop time
 	$(PY) bench/voice_platform.py --policy $(POLICY)
 
+bench-perception: env perception-env ## Perception: 3-D localisation on rendered tabletops, objects and people+faces frames/s per core
+	$(PY) bench/perception.py
+
 bench-onboarding: env policy ## Onboard the three held-out bodies through the platform (about 4 minutes)
 	$(PY) bench/onboarding.py --policy $(POLICY)
 
@@ -108,4 +120,4 @@ clean: ## Remove build outputs (keeps the environments)
 distclean: clean ## Remove build outputs and environments
 	rm -rf $(VENV) $(PROTOC_VENV)
 
-.PHONY: help env proto proto-check demos policy demo test bench bench-policy bench-sim bench-blending bench-language bench-language-platform bench-voice bench-voice-platform bench-onboarding lint ci clean distclean
+.PHONY: help env proto proto-check demos policy demo test bench bench-policy bench-sim bench-blending bench-language bench-language-platform bench-voice bench-voice-platform bench-perception bench-onboarding lint ci clean distclean perception-env

@@ -31,7 +31,7 @@ class Recording(TurnPolicy):
     def checkpoints(self):
         return list(CANDIDATES) + [self.max_silence_ms]
 
-    def silence_needed_ms(self, score):
+    def silence_needed_ms(self, score, text=0.0):
         return self.max_silence_ms
 
 
@@ -78,7 +78,7 @@ def separation(tr) -> None:
         print(f"  {name}: AUC {auc(*by['all']):.2f} (piper voice {auc(*by['piper']):.2f}, espeak-ng voices {auc(*by['espeak-ng']):.2f})")
 
 
-def evaluate(tr, w, steps):
+def evaluate(tr, w, steps, sure=None):
     cuts = n_pauses = 0
     gaps = []
     for final, rows, _speaker in tr:
@@ -86,6 +86,8 @@ def evaluate(tr, w, steps):
         for silence, model, text, finality, _score, asr_done, _said in rows:
             score = w[0] * model + w[1] * text + w[2] * finality
             needed = next((s for t, s in steps if score >= t), 2600)
+            if sure is not None and text >= sure[0]:
+                needed = min(needed, sure[1])
             if silence >= needed:
                 fire = (silence, asr_done)
                 break
@@ -133,8 +135,15 @@ def main():
     if best is None:
         best = frontier[min(frontier)]
     median, w, steps, cuts, n = best
+    # Then the silence a transcript the judge is sure of needs, whatever the other signals say.
+    sure = (1.01, 2600)
+    for t in (0.9, 0.95, 0.97, 0.98):
+        for silence in (200, 350, 500, 700, 1000):
+            c, _, m = evaluate(tr, w, steps, (t, silence))
+            if c <= max(cuts, args.max_cuts * n) and (m, -t, -silence) < (median, -sure[0], -sure[1]):
+                median, cuts, sure = m, c, (t, silence)
     print(f"best on seed {args.seed}: median gap {median:.0f} ms (before language/TTS), false cuts {cuts}/{n}")
-    print(f"TurnPolicy(w_model={w[0]}, w_text={w[1]}, w_prosody={w[2]}, steps={steps})")
+    print(f"TurnPolicy(w_model={w[0]}, w_text={w[1]}, w_prosody={w[2]}, steps={steps}, sure_text={sure[0]}, sure_silence_ms={sure[1]})")
 
 
 if __name__ == "__main__":

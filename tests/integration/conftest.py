@@ -48,7 +48,7 @@ def stack(tmp_path_factory, policy_path, trace_sink):
     # One robot at a time in these tests, so Triton's tracing is safe to turn on.
     config = StackConfig(
         work_dir=tmp_path_factory.mktemp("stack"), policy=policy_path, otlp_endpoint=trace_sink.endpoint, trace_triton=True,
-        language=True, llm=True, voice=True,
+        language=True, llm=True, voice=True, perception=True,
     )
     with LocalStack(config) as running:
         yield running

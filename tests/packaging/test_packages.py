@@ -17,7 +17,8 @@ PACKAGES = {
     "services/motion": ["robosoul_motion/__main__.py", "robosoul_motion/triton_model/model.py"],
     "services/simulation": ["robosoul_simulation/models/rs_arm4.xml", "robosoul_simulation/virtual_robot.py"],
     "services/language": ["robosoul_language/__main__.py", "robosoul_language/llm_server.py"],
-    "services/voice": ["robosoul_voice/__main__.py", "robosoul_voice/stream.py", "robosoul_voice/completeness.json"],
+    "services/voice": ["robosoul_voice/__main__.py", "robosoul_voice/stream.py", "robosoul_voice/completeness.py"],
+    "services/perception": ["robosoul_perception/__main__.py", "robosoul_perception/people_worker.py"],
     "libs/devstack": ["robosoul_devstack/stack.py", "robosoul_devstack/virtual_audio.py"],
 }
 
@@ -52,7 +53,7 @@ def test_generated_protocol_code_ships_only_in_core(wheels):
 
 
 def test_every_service_has_a_dockerfile_and_entrypoint():
-    for service in ("gateway", "motion", "simulation", "language", "voice"):
+    for service in ("gateway", "motion", "simulation", "language", "voice", "perception"):
         dockerfile = (ROOT / "services" / service / "Dockerfile").read_text()
         assert "ENTRYPOINT" in dockerfile and "libs/core" in dockerfile
         assert "USER 10001" in dockerfile  # never root

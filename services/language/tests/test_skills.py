@@ -42,7 +42,12 @@ def test_pronoun_refers_to_the_last_object():
     assert resolve(parse_mention("put it down"), TABLE, last_object="green-ball").obj.object_id == "green-ball"
 
 
+# Seen by an RGB-only camera: colour and kind, no position.
+FLAT = evalset.dialogue_pb2.Scene(objects=[evalset.dialogue_pb2.SceneObject(object_id="red-cube-1", label="cube", color="red")])
+
 BAD_CALLS = [
+    (Call("reach", object="red cube"), GRIP, FLAT, "not where it is"),
+    (Call("pick", object="red cube"), GRIP, FLAT, "not where it is"),
     (Call("pick", object="purple ball"), GRIP, TABLE, "can't see a purple ball"),
     (Call("pick", object="red cube"), REACH_ONLY, TABLE, "no gripper"),
     (Call("pick", object="blue bin"), GRIP, TABLE, "too big"),

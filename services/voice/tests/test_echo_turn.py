@@ -78,3 +78,11 @@ def test_policy_needs_less_silence_when_surer():
     needed = [policy.silence_needed_ms(s) for s in (1.0, 0.7, 0.5, 0.3, 0.0)]
     assert needed == sorted(needed) and needed[0] == 200 and needed[-1] == policy.max_silence_ms
     assert FixedSilence(800).silence_needed_ms(1.0) == 800
+
+
+def test_a_transcript_the_judge_is_sure_of_caps_the_wait_whatever_prosody_says():
+    policy = TurnPolicy()
+    low = policy.score(model=0.0, text=0.97, prosody=0.0)  # finished words, a voice whose pitch does not fall
+    assert policy.silence_needed_ms(low) > policy.sure_silence_ms
+    assert policy.silence_needed_ms(low, text=0.97) == policy.sure_silence_ms
+    assert policy.silence_needed_ms(low, text=0.5) == policy.silence_needed_ms(low)  # unsure words: no cap

@@ -58,6 +58,10 @@ class StackConfig:
     llm: bool = False
     # The voice service (needs the language service to answer).
     voice: bool = False
+    # The perception service (camera and depth frames -> scenes), with its settings as
+    # ROBOSOUL_PERCEPTION_* overrides (e.g. {"PEOPLE_INTERVAL_MS": "0"}).
+    perception: bool = False
+    perception_env: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
 
@@ -134,6 +138,8 @@ class LocalStack:
             self.start_language()
         if self.config.voice:
             self.start_voice()
+        if self.config.perception:
+            self.start_perception()
         self._start_gateway()
 
     def stop(self) -> None:
@@ -206,23 +212,31 @@ class LocalStack:
             self.motion_metrics.append(url)
         return proc
 
+    def _start_service(self, name: str, *, env: dict[str, str] | None = None, timeout: float = 60) -> ManagedProcess:
+        """`python -m robosoul_<name>` with the stack's environment plus `env`, ready when its /healthz answers."""
+        metrics_port = free_port()
+        full = self._service_env(name, metrics_port)
+        full.update(env or {})
+        proc = ManagedProcess(
+            name, [sys.executable, "-m", f"robosoul_{name}"], env=full, log_dir=self.logs,
+            ready=lambda: _http_ok(f"http://127.0.0.1:{metrics_port}/healthz"),
+        )
+        self.processes[name] = proc.start(timeout=timeout)
+        return proc
+
+    @staticmethod
+    def _overrides(service: str, values: dict[str, str]) -> dict[str, str]:
+        return {f"ROBOSOUL_{service.upper()}_{k}": v for k, v in values.items()}
+
     def start_simulation(self) -> ManagedProcess:
         """The simulation service, publishing into the same model repository Triton serves."""
-        metrics_port = free_port()
-        env = self._service_env("simulation", metrics_port)
-        env.update({
+        return self._start_service("simulation", env={
             "ROBOSOUL_SIMULATION_WORK_DIR": str(self.work_dir / "simulation"),
             "ROBOSOUL_SIMULATION_MODEL_REPO": str(self.model_repo),
             "ROBOSOUL_SIMULATION_MODEL_NAME": MODEL_NAME,
             "ROBOSOUL_SIMULATION_TRITON_URL": self.triton_grpc,
+            **self._overrides("simulation", self.config.simulation_env),
         })
-        env.update({f"ROBOSOUL_SIMULATION_{k}": v for k, v in self.config.simulation_env.items()})
-        proc = ManagedProcess(
-            "simulation", [sys.executable, "-m", "robosoul_simulation"], env=env, log_dir=self.logs,
-            ready=lambda: _http_ok(f"http://127.0.0.1:{metrics_port}/healthz"),
-        )
-        self.processes["simulation"] = proc.start(timeout=60)
-        return proc
 
     def start_llm(self) -> ManagedProcess:
         """llama.cpp's OpenAI-compatible server with the bundled Gemma 3 270M (assembled on first use)."""
@@ -230,27 +244,15 @@ class LocalStack:
         return self.processes["llm"]
 
     def start_language(self) -> ManagedProcess:
-        metrics_port = free_port()
-        env = self._service_env("language", metrics_port)
-        if self.llm_url:
-            env["ROBOSOUL_LANGUAGE_LLM_URL"] = self.llm_url
-        env.update({f"ROBOSOUL_LANGUAGE_{k}": v for k, v in self.config.language_env.items()})
-        proc = ManagedProcess(
-            "language", [sys.executable, "-m", "robosoul_language"], env=env, log_dir=self.logs,
-            ready=lambda: _http_ok(f"http://127.0.0.1:{metrics_port}/healthz"),
-        )
-        self.processes["language"] = proc.start(timeout=120)
-        return proc
+        env = {"ROBOSOUL_LANGUAGE_LLM_URL": self.llm_url} if self.llm_url else {}
+        return self._start_service("language", env={**env, **self._overrides("language", self.config.language_env)}, timeout=120)
 
     def start_voice(self) -> ManagedProcess:
-        metrics_port = free_port()
-        env = self._service_env("voice", metrics_port)
-        proc = ManagedProcess(
-            "voice", [sys.executable, "-m", "robosoul_voice"], env=env, log_dir=self.logs,
-            ready=lambda: _http_ok(f"http://127.0.0.1:{metrics_port}/healthz"),
-        )
-        self.processes["voice"] = proc.start(timeout=120)
-        return proc
+        return self._start_service("voice", timeout=120)
+
+    def start_perception(self) -> ManagedProcess:
+        """The perception service; people detection runs when `.venv-perception` exists (scenes without people otherwise)."""
+        return self._start_service("perception", env=self._overrides("perception", self.config.perception_env))
 
     def _start_gateway(self) -> None:
         port, metrics_port = free_ports(2)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 import numpy as np
+from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import trace
 
 from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2, tensor_pb2
@@ -30,7 +31,7 @@ from robosoul_core.clock import now_timestamp
 from robosoul_core.errors import DeadlineExceeded, FailedPrecondition, Internal, InvalidArgument, RoboSoulError, Unavailable
 from robosoul_core.telemetry import inject
 from robosoul_core.tensors import from_numpy, to_numpy
-from robosoul_core.validation import joint_limits
+from robosoul_core.validation import JPEG_MAGIC, PNG_MAGIC, Limits, joint_limits
 from robosoul_sdk.driver import JointReading, RobotDriver
 from robosoul_sdk.errors import from_grpc, from_grpc_int
 from robosoul_sdk.executor import ChunkExecutor
@@ -130,6 +131,11 @@ class Session:
     Listening (RoboSoul's voice): stream the microphone as it records,
 
         await session.send_audio(pcm_int16_chunk, sample_rate_hz=16000)
+
+    Seeing (RoboSoul's perception: objects and people become the scene replies refer to):
+
+        await session.send_camera_frame(rgb_uint8, camera="head")
+        await session.send_depth_frame(depth_metres, camera="head")
 
     Talking to the robot (text in; replies, a plan and possibly a stop out):
 
@@ -280,6 +286,112 @@ class Session:
             samples=from_numpy(samples),
         )))
         if not await self._write(msg):
+            raise Unavailable("not connected to RoboSoul; wait_connected() first")
+
+    async def send_camera_frame(
+        self,
+        rgb: np.ndarray | bytes,
+        *,
+        camera: str,
+        encoding: str = "jpeg",
+        timestamp: float | Timestamp | None = None,
+        quality: int = 90,
+    ) -> None:
+        """Send one colour image of a camera in the embodiment; RoboSoul's perception finds objects and people in it.
+
+        `rgb` is uint8 RGB of shape (height, width, 3) at the camera's registered size,
+        sent as `encoding` "jpeg" (default; `quality` 1..100), "png" or "rgb8" (raw; at
+        most 900 KiB, so JPEG for 640x480 and up). Encoding here needs opencv-python-headless
+        or Pillow. Bytes already encoded as JPEG or PNG go as they are (`encoding` says which).
+        `timestamp` is the capture time (seconds since the epoch, or a Timestamp; default
+        now): a colour frame is paired with the depth frame of the same camera nearest in time.
+
+            await session.send_camera_frame(rgb, camera="head")
+            await session.send_depth_frame(depth_m, camera="head")
+        """
+        spec = self._camera_spec(camera)
+        kind = _IMAGE_ENCODINGS.get(encoding)
+        if kind is None:
+            raise InvalidArgument(f"encoding {encoding!r} is not one of {sorted(_IMAGE_ENCODINGS)}")
+        frame = session_pb2.CameraFrame(timestamp=_timestamp(timestamp), camera=camera, encoding=kind, width=spec.width, height=spec.height)
+        max_bytes = Limits().max_frame_bytes
+        if isinstance(rgb, bytes | bytearray | memoryview):
+            data = bytes(rgb)
+            if kind == session_pb2.IMAGE_ENCODING_RGB8:
+                raise InvalidArgument("encoded bytes must be JPEG or PNG; send a numpy array for encoding='rgb8'")
+            magic = JPEG_MAGIC if kind == session_pb2.IMAGE_ENCODING_JPEG else PNG_MAGIC
+            if not data.startswith(magic):
+                raise InvalidArgument(f"the bytes are not a {encoding.upper()} image (they do not start with its signature)")
+        else:
+            image = np.asarray(rgb)
+            want = (spec.height, spec.width, 3)
+            if image.dtype != np.uint8:
+                raise InvalidArgument(f"rgb must be uint8, not {image.dtype}")
+            if image.shape != want:
+                raise InvalidArgument(f"rgb has shape {image.shape}; camera {camera!r} is {spec.width}x{spec.height}: expected {want}")
+            if kind == session_pb2.IMAGE_ENCODING_RGB8:
+                if image.nbytes > max_bytes:
+                    raise InvalidArgument(f"a raw {spec.width}x{spec.height} frame is {image.nbytes} bytes; at most {max_bytes}: send encoding='jpeg'")
+                frame.raw.CopyFrom(from_numpy(np.ascontiguousarray(image)))
+                data = b""
+            else:
+                data = _encode_image(image, encoding, quality)
+        if data:
+            if len(data) > max_bytes:
+                raise InvalidArgument(f"the {encoding.upper()} image is {len(data)} bytes; at most {max_bytes} (lower the quality)")
+            frame.encoded = data
+        await self._send_observation(session_pb2.Observation(camera_frame=frame))
+
+    async def send_depth_frame(
+        self, depth: np.ndarray, *, camera: str, timestamp: float | Timestamp | None = None, millimetres: bool = True,
+    ) -> None:
+        """Send one depth image (distance along the optical axis) of a camera registered with depth.
+
+        `depth` has shape (height, width): float metres (NaN, infinity or 0 where there is
+        no reading) or uint16 millimetres (0: none). Float metres go as uint16 millimetres
+        (half the bytes; a float32 640x480 frame is over the 900 KiB limit) unless
+        `millimetres` is False. `timestamp` as for `send_camera_frame`.
+
+            await session.send_depth_frame(depth_m, camera="head", timestamp=captured_at)
+        """
+        spec = self._camera_spec(camera)
+        if not spec.has_depth:
+            raise InvalidArgument(f"camera {camera!r} is registered without depth (CameraSpec.has_depth)")
+        depth = np.asarray(depth)
+        if depth.shape != (spec.height, spec.width):
+            raise InvalidArgument(
+                f"depth has shape {depth.shape}; camera {camera!r} is {spec.width}x{spec.height}: expected ({spec.height}, {spec.width})"
+            )
+        if depth.dtype == np.uint16:
+            out = depth
+        elif depth.dtype.kind == "f":
+            with np.errstate(invalid="ignore", over="ignore"):
+                if millimetres:
+                    mm = np.round(depth.astype(np.float64) * 1000.0)
+                    out = np.where(np.isfinite(mm) & (mm > 0) & (mm <= 65535), mm, 0).astype(np.uint16)
+                else:
+                    out = np.where(np.isfinite(depth) & (depth > 0), depth, 0).astype(np.float32)
+        else:
+            raise InvalidArgument(f"depth must be float metres or uint16 millimetres, not {depth.dtype}")
+        max_bytes = Limits().max_frame_bytes
+        if out.nbytes > max_bytes:
+            raise InvalidArgument(f"the depth frame is {out.nbytes} bytes; at most {max_bytes}" + ("" if millimetres else ": send millimetres"))
+        frame = session_pb2.DepthFrame(timestamp=_timestamp(timestamp), camera=camera, depth=from_numpy(np.ascontiguousarray(out)))
+        await self._send_observation(session_pb2.Observation(depth_frame=frame))
+
+    def _camera_spec(self, camera: str) -> robot_pb2.CameraSpec:
+        if self.robot is None:
+            raise Unavailable("not connected to RoboSoul; wait_connected() first")
+        for spec in self.robot.embodiment.cameras:
+            if spec.name == camera:
+                return spec
+        names = ", ".join(repr(c.name) for c in self.robot.embodiment.cameras) or "none"
+        raise InvalidArgument(f"camera {camera!r} is not in this robot's embodiment (its cameras: {names})")
+
+    async def _send_observation(self, observation: session_pb2.Observation) -> None:
+        self._seq += 1
+        observation.seq = self._seq
+        if not await self._write(session_pb2.ClientMessage(observation=observation)):
             raise Unavailable("not connected to RoboSoul; wait_connected() first")
 
     async def send_scene(self, scene: dialogue_pb2.Scene) -> None:
@@ -520,3 +632,49 @@ class Session:
             await _maybe_await(self.driver.hold(command.positions))
         except Exception:
             log.exception("could not command a final hold")
+
+
+_IMAGE_ENCODINGS = {
+    "jpeg": session_pb2.IMAGE_ENCODING_JPEG, "png": session_pb2.IMAGE_ENCODING_PNG, "rgb8": session_pb2.IMAGE_ENCODING_RGB8,
+}
+
+
+def _timestamp(value: float | Timestamp | None) -> Timestamp:
+    """A capture time: now, seconds since the epoch, or a Timestamp as it is."""
+    if value is None:
+        return now_timestamp()
+    if isinstance(value, Timestamp):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value) and value >= 0:
+        seconds = int(value)  # whole seconds apart: a float holds a 2020s time to about 0.2 µs
+        nanos = round((value - seconds) * 1e9)
+        return Timestamp(seconds=seconds + nanos // 1_000_000_000, nanos=nanos % 1_000_000_000)
+    raise InvalidArgument(f"timestamp must be seconds since the epoch or a Timestamp, got {value!r}")
+
+
+def _encode_image(rgb: np.ndarray, encoding: str, quality: int) -> bytes:
+    """JPEG or PNG bytes of a uint8 RGB image, with OpenCV or else Pillow (the SDK needs neither otherwise)."""
+    if not 1 <= quality <= 100:
+        raise InvalidArgument(f"quality must be in 1..100, got {quality}")
+    try:
+        import cv2
+    except ImportError:
+        cv2 = None
+    if cv2 is not None:
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality] if encoding == "jpeg" else []
+        ok, data = cv2.imencode(f".{encoding}", np.ascontiguousarray(rgb[..., ::-1]), params)
+        if not ok:
+            raise Internal(f"OpenCV could not encode the image as {encoding.upper()}")
+        return data.tobytes()
+    try:
+        from PIL import Image
+    except ImportError:
+        raise FailedPrecondition(
+            f"encoding images as {encoding.upper()} needs opencv-python-headless or Pillow: install one, "
+            "or send encoding='rgb8' or bytes you encoded yourself"
+        ) from None
+    import io
+
+    out = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(out, format=encoding.upper(), **({"quality": quality} if encoding == "jpeg" else {}))
+    return out.getvalue()

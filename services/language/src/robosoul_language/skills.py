@@ -170,6 +170,9 @@ def check(
                 continue
             obj = res.obj
             step.object_id, out.last_object = obj.object_id, obj.object_id
+            if not obj.HasField("position"):  # seen without depth or calibration: no place to move to
+                out.refused.append(f"I can see the {describe(obj)}, but not where it is")
+                continue
             if call.skill == "reach":
                 step.description = f"reach the {describe(obj)}"
                 goal.skill = session_pb2.SKILL_REACH

@@ -222,7 +222,7 @@ class VoiceStream:
             done = self._job.done_at if self._job is not None else None
             said = self._job.result()[0] if ready else ""
             self.trace(silence_ms, self._model, text, self._finality, score, None if done is None else (done - self._speech_end) * 1000, said)
-        if silence_ms < self.policy.silence_needed_ms(score):
+        if silence_ms < self.policy.silence_needed_ms(score, text):
             return None
         return self._end(force=False, scores=(self._model, text, self._finality, score))
 

@@ -1,0 +1,76 @@
+"""A robot's camera through the platform: SDK colour + depth frames -> gateway -> NATS -> the perception
+service process -> a Scene on rs.<tenant>.<robot>.scene (read here straight from NATS) with the objects
+in the robot's base frame and stable ids; the language service grounds words in it."""
+
+import asyncio
+import time
+
+import nats
+import numpy as np
+
+from robosoul.v1 import dialogue_pb2
+from robosoul_core import subjects
+from robosoul_core.camera import PinholeCamera
+from robosoul_perception.synthetic import Box, Sphere, render
+from robosoul_sdk import RoboSoulClient
+from robosoul_sdk.errors import NotFound
+from robosoul_simulation.bodies import embodiment_for
+from robosoul_simulation.virtual_robot import VirtualRobot
+
+CUBE = np.array([0.40, 0.10, 0.02])
+BALL = np.array([0.50, -0.12, 0.03])
+
+
+async def test_camera_frames_become_a_scene_in_the_base_frame(stack, keys):
+    camera = PinholeCamera.look_at((0.0, 0.0, 0.6), (0.5, 0.0, 0.0), width=640, height=480, fov_y_deg=55, name="head")
+    rgb, depth = render(camera, [Box(center=CUBE, size=0.04, color=(220, 30, 30)), Sphere(center=BALL, radius=0.03, color=(30, 60, 220))])
+    nc = await nats.connect(stack.nats_url)
+    scenes: list[dialogue_pb2.Scene] = []
+
+    async def on_scene(msg):
+        scenes.append(dialogue_pb2.Scene.FromString(msg.data))
+
+    sub = await nc.subscribe(subjects.robot_subject("alpha", "seer", subjects.SCENE_STREAM), cb=on_scene)
+    try:
+        async with RoboSoulClient(stack.gateway_target, keys["alpha"]) as client:
+            robot = VirtualRobot(client, "seer")
+            try:
+                await client.delete_robot("seer")
+            except NotFound:
+                pass
+            emb = embodiment_for(robot.arm)
+            emb.cameras.append(camera.to_spec(fps=5, has_depth=True))
+            await client.register_robot("seer", emb, display_name="virtual arm with a head camera")
+            errors = []
+            robot.session.on_error = errors.append
+            async with robot:
+                stamps = []
+                for _ in range(3):
+                    t = time.time()
+                    stamps.append(t)
+                    await robot.session.send_camera_frame(rgb, camera="head", timestamp=t)
+                    await robot.session.send_depth_frame(depth, camera="head", timestamp=t)
+                    for _ in range(600):  # a hang guard (the first frame waits for the service's warm-up)
+                        if len(scenes) == len(stamps):
+                            break
+                        await asyncio.sleep(0.05)
+                    assert len(scenes) == len(stamps), f"no scene for frame {len(stamps)}"
+                    await asyncio.sleep(0.25)  # 4 frames/s, under the camera's 5 fps
+
+                assert [abs(s.timestamp.ToNanoseconds() / 1e9 - t) < 1e-6 for s, t in zip(scenes, stamps, strict=True)] == [True] * 3
+                assert scenes[0].objects == []  # objects are confirmed on their second sighting
+                for scene in scenes[1:]:
+                    objects = {o.object_id: o for o in scene.objects}
+                    assert set(objects) == {"red-cube-1", "blue-ball-1"}, objects  # the same ids frame after frame
+                    for object_id, truth in (("red-cube-1", CUBE), ("blue-ball-1", BALL)):
+                        p = objects[object_id].position
+                        assert np.linalg.norm([p.x - truth[0], p.y - truth[1], p.z - truth[2]]) < 0.015, (object_id, p)
+                    assert scene.camera == "head"
+
+                # The language service listens on the same subject: "the red cube" is the one perception saw.
+                replies = await robot.session.ask("please touch the red cube")
+                assert [(s.skill, s.object_id) for s in replies[0].plan.steps] == [("reach", "red-cube-1")]
+                assert not errors, errors
+    finally:
+        await sub.unsubscribe()
+        await nc.close()
