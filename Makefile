@@ -103,8 +103,8 @@ bench-voice: env ## Voice: end of turn vs fixed silence, word error, emotion, ec
 bench-voice-platform: env policy ## Voice to voice through gateway, NATS, voice, language and TTS; barge-in stop time
 	$(PY) bench/voice_platform.py --policy $(POLICY)
 
-bench-perception: env perception-env ## Perception: 3-D localisation on rendered tabletops, objects and people+faces frames/s per core
-	$(PY) bench/perception.py
+bench-perception: env policy perception-env ## Perception: 3-D localisation on rendered tabletops, objects and people+faces frames/s per core
+	$(PY) bench/perception.py --policy $(POLICY)
 
 bench-onboarding: env policy ## Onboard the three held-out bodies through the platform (about 4 minutes)
 	$(PY) bench/onboarding.py --policy $(POLICY)

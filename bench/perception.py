@@ -12,6 +12,10 @@
 2. People and faces: scikit-image's photos (astronaut, camera, coffee, resized to
    640x480) through the mediapipe worker (.venv-perception) pinned to one core:
    time per frame for pose + face detection (frames/s per core; the target is >= 15).
+3. With `--policy`, through the platform: the virtual robot at a tabletop streams its
+   camera (640x480 JPEG + uint16 depth, `--fps`) through the SDK, gateway and NATS to
+   the perception service; frame-to-scene latency is the capture time to the scene's
+   arrival on NATS (the scene carries the frame's capture time).
 """
 
 from __future__ import annotations
@@ -129,14 +133,55 @@ async def people(frames: int) -> None:
         print(f"| {name} | {p50:.1f} | {p95:.1f} | {1000 / p50:.1f} | {per:.2f} |")
 
 
+async def platform(stack, key: str, seconds: float, fps: float, body: str) -> list[float]:
+    import nats
+
+    from robosoul.v1 import dialogue_pb2
+    from robosoul_core import subjects
+    from robosoul_sdk import RoboSoulClient
+    from robosoul_simulation.virtual_robot import VirtualRobot
+
+    latencies: list[float] = []
+
+    async def on_scene(msg):
+        scene = dialogue_pb2.Scene.FromString(msg.data)
+        latencies.append((time.time() - scene.timestamp.ToNanoseconds() / 1e9) * 1000)
+
+    nc = await nats.connect(stack.nats_url)
+    await nc.subscribe(subjects.robot_subject("bench", "bench-eyes", subjects.SCENE_STREAM), cb=on_scene)
+    async with RoboSoulClient(stack.gateway_target, key) as client:
+        robot = VirtualRobot(client, "bench-eyes", tag=body, table=random_tabletop(load_body(body), 0, 3, 2), camera_fps=fps)
+        await robot.register(replace=True)
+        async with robot:
+            await asyncio.sleep(seconds)
+        sent = robot.frames_sent
+    await nc.close()
+    print(f"\n#### Frame to scene through the platform ({sent} frames at {fps:g}/s, 640x480 JPEG + uint16 depth)\n")
+    print("| frame captured -> scene on NATS | p50 ms | p95 ms | scenes |")
+    print("|---|---:|---:|---:|")
+    print(f"| SDK -> gateway -> NATS -> perception -> NATS | {pct(latencies, 50):.1f} | {pct(latencies, 95):.1f} | {len(latencies)} |")
+    return latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenes", type=int, default=30)
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--body", default="gen-s10-5dof-grip")
+    parser.add_argument("--policy", type=Path, help="run the platform part too (the stack's motion service needs a policy)")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--fps", type=float, default=5.0)
     args = parser.parse_args()
     objects(args.scenes, args.body)
     asyncio.run(people(args.frames))
+    if args.policy is not None:
+        import tempfile
+
+        from robosoul_devstack.stack import LocalStack, StackConfig
+
+        with tempfile.TemporaryDirectory() as tmp:
+            with LocalStack(StackConfig(work_dir=Path(tmp), policy=args.policy, perception=True)) as stack:
+                asyncio.run(platform(stack, stack.create_api_key("bench"), args.seconds, args.fps, args.body))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ async def test_spoken_command_moves_the_arm_and_stop_wins(stack, keys):
             assert [(s.skill, s.object_id) for s in first.plan.steps] == [("reach", "cube-1")]
             assert first.style == dialogue_pb2.REPLY_STYLE_CHEERFUL and first.emotion.happy == pytest.approx(0.7)
             goal = first.plan.steps[0].goal.position
-            for _ in range(80):  # up to ~8 s of simulated motion
+            for _ in range(600):  # a generous deadline (the machine may be busy), not a speed check
                 if np.linalg.norm(robot.driver.ee_position() - [goal.x, goal.y, goal.z]) <= 0.03:
                     break
                 await asyncio.sleep(0.1)

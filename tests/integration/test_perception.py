@@ -14,7 +14,8 @@ from robosoul_core.camera import PinholeCamera
 from robosoul_perception.synthetic import Box, Sphere, render
 from robosoul_sdk import RoboSoulClient
 from robosoul_sdk.errors import NotFound
-from robosoul_simulation.bodies import embodiment_for
+from robosoul_simulation.bodies import embodiment_for, load_body
+from robosoul_simulation.tabletop import random_tabletop
 from robosoul_simulation.virtual_robot import VirtualRobot
 
 CUBE = np.array([0.40, 0.10, 0.02])
@@ -71,6 +72,44 @@ async def test_camera_frames_become_a_scene_in_the_base_frame(stack, keys):
                 replies = await robot.session.ask("please touch the red cube")
                 assert [(s.skill, s.object_id) for s in replies[0].plan.steps] == [("reach", "red-cube-1")]
                 assert not errors, errors
+    finally:
+        await sub.unsubscribe()
+        await nc.close()
+
+
+async def test_the_virtual_robot_sees_its_table(stack, keys):
+    # MuJoCo renders the table's camera (EGL) and the virtual robot streams it through the
+    # SDK like a camera driver; every coloured object lands in the scene where it really is.
+    robot_id, tag = "table-seer", "gen-s10-5dof-grip"
+    table = random_tabletop(load_body(tag), seed=4, n_objects=3, n_distractors=1)
+    nc = await nats.connect(stack.nats_url)
+    scenes: asyncio.Queue[dialogue_pb2.Scene] = asyncio.Queue()
+
+    async def on_scene(msg):
+        scenes.put_nowait(dialogue_pb2.Scene.FromString(msg.data))
+
+    sub = await nc.subscribe(subjects.robot_subject("alpha", robot_id, subjects.SCENE_STREAM), cb=on_scene)
+    try:
+        async with RoboSoulClient(stack.gateway_target, keys["alpha"]) as client:
+            robot = VirtualRobot(client, robot_id, tag=tag, table=table, camera_fps=4)
+            await robot.register(replace=True)
+            async with robot:
+                truth = {o.name: o for o in table.objects if not o.distractor}
+                seen: dict[str, dialogue_pb2.SceneObject] = {}
+                last = None
+                for _ in range(20):  # scenes (objects get ids from their second sighting)
+                    if len(seen) == len(truth):
+                        break
+                    scene = last = await asyncio.wait_for(scenes.get(), 60)
+                    positions = table.positions(robot.sim.data)
+                    for obj in scene.objects:
+                        for name, o in truth.items():
+                            p = np.array([obj.position.x, obj.position.y, obj.position.z])
+                            if obj.color == o.colour and np.linalg.norm(p - positions[name]) < 0.015:
+                                assert obj.label == o.shape, (obj, o)
+                                seen[name] = obj
+                assert set(seen) == set(truth), (truth, last)
+                assert robot.frames_sent >= 2
     finally:
         await sub.unsubscribe()
         await nc.close()

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import mujoco
 import numpy as np
 
 from robosoul.v1 import robot_pb2
@@ -24,6 +27,11 @@ from robosoul_sdk import JointReading, RoboSoulClient, RobotDriver, Session, Ses
 from robosoul_sdk.errors import NotFound, RoboSoulError
 from robosoul_simulation.bodies import Arm, embodiment_for, known_tags, load_body
 from robosoul_simulation.sim_arm import SimArm
+
+if TYPE_CHECKING:
+    from robosoul_simulation.tabletop import Tabletop
+
+log = logging.getLogger(__name__)
 
 
 class SimArmDriver(RobotDriver):
@@ -102,17 +110,29 @@ async def reach_targets(
 
 
 class VirtualRobot:
-    """A simulated arm registered and connected through the SDK."""
+    """A simulated arm registered and connected through the SDK.
 
-    def __init__(self, client: RoboSoulClient, robot_id: str, *, tag: str = "rs-arm4", config: SessionConfig | None = None):
+    With `table` (robosoul_simulation.tabletop), the arm stands at that table and
+    its `front` camera streams colour and depth frames through the SDK at
+    `camera_fps` while the robot is connected, as a robot's camera driver would.
+    """
+
+    def __init__(
+        self, client: RoboSoulClient, robot_id: str, *, tag: str = "rs-arm4", config: SessionConfig | None = None,
+        table: Tabletop | None = None, camera_fps: float = 5.0,
+    ):
         self.client = client
         self.robot_id = robot_id
         self.tag = tag
         self.arm: Arm = load_body(tag)
-        self.sim = SimArm(self.arm)
+        self.table = table
+        self.camera_fps = camera_fps
+        self.sim = SimArm(self.arm, table.model if table is not None else None)
         self.driver = SimArmDriver(self.sim)
         self.session = client.session(robot_id, self.driver, config)
         self._task: asyncio.Task | None = None
+        self._camera_task: asyncio.Task | None = None
+        self.frames_sent = 0
 
     async def register(self, *, replace: bool = False, audio: bool = False) -> None:
         """Register the arm's embodiment (from its MJCF); with `replace`, re-register it.
@@ -126,6 +146,11 @@ class VirtualRobot:
             except NotFound:
                 pass
         emb = embodiment_for(self.arm)
+        if self.table is not None:  # the table's camera is the one this robot streams
+            from robosoul_simulation.camera import camera_spec
+
+            del emb.cameras[:]
+            emb.cameras.append(camera_spec(self.sim.model, self.table.camera, *self.table.image_size, self.camera_fps, self.sim.data))
         if audio:
             emb.microphone.CopyFrom(robot_pb2.AudioDeviceSpec(name="mic", sample_rate_hz=16_000, channels=1))
             emb.speaker.CopyFrom(robot_pb2.AudioDeviceSpec(name="speaker", sample_rate_hz=22_050, channels=1))
@@ -139,9 +164,14 @@ class VirtualRobot:
             waiter.cancel()
             self._task.result()  # raises why it could not connect
         await waiter
+        if self.table is not None:
+            self._camera_task = asyncio.create_task(self._stream_camera())
         return self
 
     async def __aexit__(self, *exc) -> None:
+        if self._camera_task is not None:
+            self._camera_task.cancel()
+            await asyncio.gather(self._camera_task, return_exceptions=True)
         self.session.close()
         if self._task is not None:
             try:
@@ -149,6 +179,33 @@ class VirtualRobot:
             except RoboSoulError:
                 if exc[0] is None:
                     raise
+
+    async def _stream_camera(self) -> None:
+        """Render the table's camera at `camera_fps` and send colour + depth with the capture time."""
+        from robosoul_simulation.camera import CameraRig
+
+        loop = asyncio.get_running_loop()
+        model, name = self.sim.model, self.table.camera
+        view = mujoco.MjData(model)  # a copy of the state, rendered off the event loop
+
+        def render():
+            mujoco.mj_forward(model, view)
+            return rig.render(view)
+
+        with CameraRig(model, name, *self.table.image_size, fps=self.camera_fps) as rig:
+            while True:
+                started = time.monotonic()
+                self.driver.read_joints()  # physics up to now
+                mujoco.mj_copyData(view, model, self.sim.data)
+                captured = time.time()
+                image = await loop.run_in_executor(None, render)
+                try:
+                    await self.session.send_camera_frame(image.rgb, camera=name, timestamp=captured)
+                    await self.session.send_depth_frame(image.depth, camera=name, timestamp=captured)
+                    self.frames_sent += 1
+                except RoboSoulError as err:  # disconnected for a moment: the next frame tries again
+                    log.warning("camera frame not sent: %s", err)
+                await asyncio.sleep(max(0.0, 1.0 / self.camera_fps - (time.monotonic() - started)))
 
     def sample_targets(self, n: int, seed: int) -> list[np.ndarray]:
         rng = np.random.default_rng(seed)
