@@ -33,11 +33,11 @@ import mujoco
 import numpy as np
 from stats import pct
 
-from robosoul_core.tensors import to_numpy
+from robosoul_core.camera import depth_to_millimetres
 from robosoul_perception.objects import ObjectDetector
 from robosoul_perception.people import PeopleConfig, PeopleDetector, repo_worker_python
 from robosoul_simulation.bodies import load_body
-from robosoul_simulation.camera import CameraRig, depth_frame
+from robosoul_simulation.camera import CameraRig
 from robosoul_simulation.tabletop import random_tabletop
 
 MATCH_M = 0.05
@@ -57,7 +57,7 @@ def objects(scenes: int, body: str) -> None:
         with CameraRig(table.model, table.camera, *table.image_size) as rig:
             image = rig.render(data)
             camera = rig.pinhole(data)
-        depth_mm = to_numpy(depth_frame(table.camera, image.depth).depth)  # as the wire carries it
+        depth_mm = depth_to_millimetres(image.depth)  # as the wire carries it
         started = time.perf_counter()
         found = detector.detect(image.rgb, depth_mm, camera)
         times.append(time.perf_counter() - started)
@@ -118,7 +118,8 @@ async def people(frames: int) -> None:
     for features, tracking in ((("pose", "faces"), False), (("faces",), False), (("pose",), False)):
         async with PeopleDetector(PeopleConfig(python=python, features=features, max_hands=1, tracking=tracking)) as detector:
             await detector.detect(images[0])  # warm
-            os.sched_setaffinity(detector.pid, {0})
+            for thread in os.listdir(f"/proc/{detector.pid}/task"):  # every thread of the worker, not just its main one
+                os.sched_setaffinity(int(thread), {0})
             times, found = [], 0
             for i in range(frames):
                 started = time.perf_counter()

@@ -108,7 +108,7 @@ async def test_camera_frames_go_as_jpeg_png_raw_or_your_own_bytes(connected):
 async def test_depth_goes_as_millimetres_with_zero_for_no_reading(connected):
     session, recorder = connected
     depth = np.full((48, 64), 0.5, np.float32)
-    depth[0, :5] = [np.nan, np.inf, -0.1, 0.0, 70.0]  # none of these is a reading
+    depth[0, :5] = [np.nan, np.inf, -0.1, 0.0, 70.0]  # no readings, and one beyond the range
     depth[1, 0] = 1.2344
     ts = Timestamp(seconds=1_700_000_000, nanos=5)
     await session.send_depth_frame(depth, camera="head", timestamp=ts)
@@ -117,7 +117,7 @@ async def test_depth_goes_as_millimetres_with_zero_for_no_reading(connected):
     mm, metres, passed = await arrived(recorder, "depth_frame", 3)
     got = to_numpy(mm.depth)
     assert got.dtype == np.uint16 and got.shape == (48, 64) and mm.camera == "head" and mm.timestamp == ts
-    assert got[0, :5].tolist() == [0, 0, 0, 0, 0] and got[1, 0] == 1234 and got[2, 2] == 500
+    assert got[0, :5].tolist() == [0, 0, 0, 0, 65535] and got[1, 0] == 1234 and got[2, 2] == 500
     as_float = to_numpy(metres.depth)
     assert as_float.dtype == np.float32 and as_float[0, :4].tolist() == [0, 0, 0, 0] and as_float[2, 2] == pytest.approx(0.5)
     assert (to_numpy(passed.depth) == 700).all()

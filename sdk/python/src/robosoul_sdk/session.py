@@ -27,6 +27,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import trace
 
 from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2, tensor_pb2
+from robosoul_core.camera import depth_to_millimetres
 from robosoul_core.clock import now_timestamp
 from robosoul_core.errors import DeadlineExceeded, FailedPrecondition, Internal, InvalidArgument, RoboSoulError, Unavailable
 from robosoul_core.telemetry import inject
@@ -335,7 +336,7 @@ class Session:
                 frame.raw.CopyFrom(from_numpy(np.ascontiguousarray(image)))
                 data = b""
             else:
-                data = _encode_image(image, encoding, quality)
+                data = await asyncio.to_thread(_encode_image, image, encoding, quality)  # 5-20 ms: off the control loop
         if data:
             if len(data) > max_bytes:
                 raise InvalidArgument(f"the {encoding.upper()} image is {len(data)} bytes; at most {max_bytes} (lower the quality)")
@@ -367,8 +368,7 @@ class Session:
         elif depth.dtype.kind == "f":
             with np.errstate(invalid="ignore", over="ignore"):
                 if millimetres:
-                    mm = np.round(depth.astype(np.float64) * 1000.0)
-                    out = np.where(np.isfinite(mm) & (mm > 0) & (mm <= 65535), mm, 0).astype(np.uint16)
+                    out = await asyncio.to_thread(depth_to_millimetres, depth)  # off the control loop
                 else:
                     out = np.where(np.isfinite(depth) & (depth > 0), depth, 0).astype(np.float32)
         else:

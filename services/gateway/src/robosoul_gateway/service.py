@@ -4,6 +4,7 @@ and Connect sessions. Errors are translated to gRPC status codes here, once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import Counter
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("robosoul.gateway")
 
 OPEN_TIMEOUT_S = 10.0
+# How long a Connect refused for its key waits for the client's first message before aborting.
+REFUSED_OPEN_WAIT_S = 0.5
 COMMAND_SUBJECT = f"{subjects.ROOT}.*.*.cmd"
 
 
@@ -169,14 +172,17 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
         metadata = context.invocation_metadata()
         try:
             with tracer.start_as_current_span("robosoul.v1.RobotService/Connect", context=extract(metadata), kind=trace.SpanKind.SERVER):
-                # The first message is read before the key is checked so that a
-                # client's write of SessionOpen has landed when the call is aborted:
-                # otherwise the client may see INTERNAL from its failed write instead
-                # of our status. The key is still checked before the message is.
-                first = await self._first_message(request_iterator)
-                principal = await self.keys.authenticate_metadata(metadata)
-                principal.require_operator("connecting a robot")
-                opening = self._opening(first)
+                try:
+                    principal = await self.keys.authenticate_metadata(metadata)
+                    principal.require_operator("connecting a robot")
+                except RoboSoulError:
+                    # Let the client's SessionOpen land before the call is aborted (briefly:
+                    # nothing more is read from a caller without a valid key); aborted under
+                    # its write, a client sees INTERNAL from the failed write, not our status.
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(anext(aiter(request_iterator)), REFUSED_OPEN_WAIT_S)
+                    raise
+                opening = self._opening(await self._first_message(request_iterator))
                 subjects.check_id(opening.robot_id, "open.robot_id")
                 robot = await self.registry.get(principal.tenant, opening.robot_id)
                 key = (principal.tenant, robot.robot_id)
@@ -221,7 +227,7 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
 
     @staticmethod
     async def _first_message(request_iterator) -> session_pb2.ClientMessage | RoboSoulError:
-        """The stream's first message, or the error to report if none came (after the key check)."""
+        """The stream's first message, or the error to report if none came."""
         try:
             return await asyncio.wait_for(anext(aiter(request_iterator)), OPEN_TIMEOUT_S)
         except StopAsyncIteration:

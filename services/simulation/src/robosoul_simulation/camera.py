@@ -49,7 +49,7 @@ import numpy as np
 from google.protobuf import timestamp_pb2
 
 from robosoul.v1 import robot_pb2, session_pb2
-from robosoul_core.camera import PinholeCamera
+from robosoul_core.camera import PinholeCamera, depth_to_millimetres
 from robosoul_core.errors import FailedPrecondition, InvalidArgument
 from robosoul_core.tensors import from_numpy
 
@@ -62,7 +62,6 @@ ENCODINGS = {
 # Depth on the wire: uint16 millimetres (2 bytes a pixel: 600 KiB at 640x480, under the
 # gateway's frame limit) or float32 metres (1.2 MB at 640x480: over it).
 DEPTH_DTYPES = ("uint16", "float32")
-MAX_DEPTH_MM = np.iinfo(np.uint16).max
 _BACKENDS = ("egl", "osmesa", "glfw")
 
 
@@ -378,6 +377,5 @@ def depth_frame(
     if dtype == "float32":
         wire = depth.astype(np.float32)
     else:
-        mm = np.clip(np.rint(depth.astype(np.float64) * 1000.0), 1, MAX_DEPTH_MM)
-        wire = np.where(depth > 0, mm, 0).astype(np.uint16)
+        wire = depth_to_millimetres(depth)
     return session_pb2.DepthFrame(timestamp=_timestamp(timestamp), camera=camera, depth=from_numpy(wire))

@@ -13,15 +13,16 @@
 Objects stand on the floor (the table) in front of the arm: cubes and balls in six
 named colours, 3-5 cm (edge or diameter), 50 g, with free joints that come after
 the arm's joints, so the arm's qpos addresses are unchanged (as in `scene`).
-Distractors are neutral-coloured cylinders (white, black, brown). Every position
-is in the base frame (= the model's world frame for RoboSoul's arms; see `camera`).
+Distractors are cylinders in white, black (ignored by colour segmentation) or brown
+(reported as a brown object the robot can be asked about). Every position is in the
+base frame (= the model's world frame for RoboSoul's arms; see `camera`).
 
 The arm is shown in neutral greys, each part as light as its own colour was: real
 arms are grey, black or white, and a coloured link would be taken for an object by
 colour segmentation. Only colours change (geoms and materials; textures go), not
 physics. The floor is a plain mid grey without texture or reflection. The arm's own
 lights stay, without shadows; a key light over the table casts them (a 1k shadow
-map, no multisampling: about 40 ms per 640x480 frame with software rendering,
+map, no multisampling: about 35-60 ms per 640x480 frame with software rendering,
 against 300 ms at MuJoCo's defaults). A fixed camera named ``front`` (640x480, fovy 55°) stands in
 front of the arm, 0.9 m from the floor point 0.4 reach in front of the base, and
 looks at it pitched down 45°; a camera of that name in the arm's model is replaced.
@@ -343,7 +344,7 @@ def tabletop_scene(
                     specular=[0.1, 0.1, 0.1], cutoff=KEY_LIGHT_CUTOFF_DEG, castshadow=True)  # fmt: skip
     spec.visual.global_.offwidth = max(spec.visual.global_.offwidth, w)
     spec.visual.global_.offheight = max(spec.visual.global_.offheight, h)
-    # Software rendering: a 1k shadow map and no multisampling keep a frame near 60 ms
+    # Software rendering: a 1k shadow map and no multisampling keep a frame near 35-60 ms
     # instead of 300 (shadows and colours are unchanged; edges are not anti-aliased).
     spec.visual.quality.shadowsize = 1024
     spec.visual.quality.offsamples = 0

@@ -109,6 +109,11 @@ async def reach_targets(
     return results
 
 
+def _log_camera_end(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the virtual camera stopped: %s", task.exception())
+
+
 class VirtualRobot:
     """A simulated arm registered and connected through the SDK.
 
@@ -166,6 +171,7 @@ class VirtualRobot:
         await waiter
         if self.table is not None:
             self._camera_task = asyncio.create_task(self._stream_camera())
+            self._camera_task.add_done_callback(_log_camera_end)
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -198,8 +204,8 @@ class VirtualRobot:
                 self.driver.read_joints()  # physics up to now
                 mujoco.mj_copyData(view, model, self.sim.data)
                 captured = time.time()
-                image = await loop.run_in_executor(None, render)
                 try:
+                    image = await loop.run_in_executor(None, render)
                     await self.session.send_camera_frame(image.rgb, camera=name, timestamp=captured)
                     await self.session.send_depth_frame(image.depth, camera=name, timestamp=captured)
                     self.frames_sent += 1

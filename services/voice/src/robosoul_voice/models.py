@@ -103,7 +103,7 @@ class Asr:
     Whisper's encoder is built for 30 s windows, and faster-whisper pads every
     input to one: ≈ 0.85 s per call on 2 cores however short the turn. A turn
     is a few seconds, so by default (`pad_s`) the encoder gets the turn plus
-    `pad_s` of silence instead (CTranslate2 takes shorter inputs): ≈ 0.3 s, with
+    `pad_s` of silence instead (CTranslate2 takes shorter inputs): ≈ 0.25 s, with
     decoding bounded by the audio's length and 4-gram repeats barred (without
     them a short window can loop). Measured on the voice set's test turns:
     13.4 % word errors against 11.9 % with full windows (`bench/voice.py` reports

@@ -62,7 +62,7 @@ class Transcriber:
         if self._live:
             future = self._pool.submit(self._run, audio.copy(), judge)
             return Job(lambda _now: future.done(), future.result)
-        key = (len(audio), hash(audio.tobytes()), judge is None) if self._cache is not None else None
+        key = (len(audio), hash(audio.tobytes()), id(judge)) if self._cache is not None else None
         if key is not None and key in self._cache:
             result, seconds = self._cache[key]
         else:

@@ -91,7 +91,7 @@ class TurnPolicy:
         return cap
 
     def checkpoints(self) -> list[int]:
-        return sorted({s for _, s in self.steps} | {self.max_silence_ms})
+        return sorted({s for _, s in self.steps} | {self.sure_silence_ms, self.max_silence_ms})
 
 
 @dataclass(frozen=True)
