@@ -56,6 +56,8 @@ tracer = trace.get_tracer("robosoul.perception")
 Publish = Callable[[str, str, dialogue_pb2.Scene], Awaitable[None]]
 GetRobot = Callable[[str, str], Awaitable[robot_pb2.Robot]]
 # A re-registered camera (new pose, new intrinsics) is noticed within this long.
+# Idle robots are looked for at most this often (on incoming frames).
+SWEEP_S = 10.0
 ROBOT_CACHE_S = 5.0
 # Depth frames kept per camera to pair colour frames with.
 DEPTH_FRAMES_KEPT = 4
@@ -186,6 +188,8 @@ class PerceptionService:
         self._people_failures = 0
         self._warned: set[tuple[str, str, str]] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._last_sweep = self._clock()
+        self._retired: list[PeopleDetector] = []  # detectors turned off after failures (stopped at close)
 
     @property
     def viewers(self) -> int:
@@ -217,6 +221,9 @@ class PerceptionService:
         rgb = await loop.run_in_executor(self._pool, decode_image, frame, view.spec, self._limits)
         viewer = self._viewer(tenant, robot_id, envelope.session_id)
         viewer.last_frame = received
+        if received - self._last_sweep >= SWEEP_S:  # robots that went quiet give their state back
+            self._last_sweep = received
+            self._evict_idle()
         item = Frame(view, rgb, frame.timestamp, received, dict(trace_context or {}))
         try:
             viewer.queue.put_nowait(item)
@@ -246,6 +253,7 @@ class PerceptionService:
         if depth.shape != (spec.height, spec.width):
             raise InvalidArgument(f"depth_frame.depth has shape {list(depth.shape)}; expected [{spec.height}, {spec.width}] (camera {spec.name!r})")
         viewer = self._viewer(tenant, robot_id, envelope.session_id)
+        viewer.last_frame = self._clock()
         viewer.depth.setdefault(spec.name, deque(maxlen=DEPTH_FRAMES_KEPT)).append((_nanos(frame.timestamp), depth))
         arrived, viewer.depth_arrived = viewer.depth_arrived, asyncio.Event()
         arrived.set()
@@ -427,6 +435,7 @@ class PerceptionService:
             return
         if isinstance(err, FailedPrecondition) or self._people_failures >= PEOPLE_MAX_FAILURES:
             log.error("people detection is off (scenes will have no people): %s", err.message)
+            self._retired.append(self._people)  # stopped by close() whatever happens to this task
             people, self._people = self._people, None
             self._spawn(people.stop())
         else:
@@ -448,6 +457,7 @@ class PerceptionService:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._people is not None:
-            await self._people.stop()
+        for people in [self._people, *self._retired]:
+            if people is not None:
+                await people.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
