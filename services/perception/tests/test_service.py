@@ -14,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from robosoul.bus.v1 import control_pb2
 from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2
-from robosoul_core.camera import PinholeCamera
+from robosoul_core.camera import PinholeCamera, depth_to_millimetres
 from robosoul_core.errors import InvalidArgument, NotFound
 from robosoul_core.telemetry import ServiceMetrics, inject
 from robosoul_core.tensors import from_numpy
@@ -72,7 +72,7 @@ def camera_env(rgb, *, t=T0, camera="head", encoding="jpeg", session="s1", tenan
 
 def depth_env(depth, *, t=T0, camera="head", session="s1", millimetres=True):
     if millimetres:
-        depth = np.where(np.isfinite(depth), np.round(np.nan_to_num(depth) * 1000), 0).astype(np.uint16)
+        depth = depth_to_millimetres(depth)  # as the SDK sends it
     frame = session_pb2.DepthFrame(timestamp=stamp(t), camera=camera, depth=from_numpy(depth))
     return control_pb2.ObservationEnvelope(tenant="acme", robot_id="r1", session_id=session,
                                            observation=session_pb2.Observation(depth_frame=frame))

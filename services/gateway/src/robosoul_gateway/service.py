@@ -182,7 +182,7 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(anext(aiter(request_iterator)), REFUSED_OPEN_WAIT_S)
                     raise
-                opening = self._opening(await self._first_message(request_iterator))
+                opening = await self._read_open(request_iterator)
                 subjects.check_id(opening.robot_id, "open.robot_id")
                 robot = await self.registry.get(principal.tenant, opening.robot_id)
                 key = (principal.tenant, robot.robot_id)
@@ -226,19 +226,13 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
             await context.abort(session.end_status.grpc_code, session.end_status.message)
 
     @staticmethod
-    async def _first_message(request_iterator) -> session_pb2.ClientMessage | RoboSoulError:
-        """The stream's first message, or the error to report if none came."""
+    async def _read_open(request_iterator) -> session_pb2.SessionOpen:
         try:
-            return await asyncio.wait_for(anext(aiter(request_iterator)), OPEN_TIMEOUT_S)
+            first = await asyncio.wait_for(anext(aiter(request_iterator)), OPEN_TIMEOUT_S)
         except StopAsyncIteration:
-            return InvalidArgument("the stream closed before SessionOpen")
+            raise InvalidArgument("the stream closed before SessionOpen") from None
         except TimeoutError:
-            return DeadlineExceeded(f"no SessionOpen within {OPEN_TIMEOUT_S:.0f} s")
-
-    @staticmethod
-    def _opening(first: session_pb2.ClientMessage | RoboSoulError) -> session_pb2.SessionOpen:
-        if isinstance(first, RoboSoulError):
-            raise first
+            raise DeadlineExceeded(f"no SessionOpen within {OPEN_TIMEOUT_S:.0f} s") from None
         if first.WhichOneof("body") != "open":
             raise InvalidArgument("the first message of Connect must be SessionOpen(robot_id=...)")
         return first.open
