@@ -68,12 +68,36 @@ $(DEMOS): $(POLICY_SRC) | $(VENV)/.stamp
 	$(PY) -m robosoul_simulation.demos --embodiment training --skills reach --episodes $(REACH_EXTRA) --seed 1 --out $(BUILD)/demos/training-reach/
 	@touch $@
 
-policy: $(POLICY) ## Train the generalist policy across bodies, export it to ONNX and evaluate it
-$(POLICY): $(DEMOS)
-	$(PY) -m robosoul_motion.training.train --demos $(BUILD)/demos/training $(BUILD)/demos/training-reach --out $@
-	$(PY) -m robosoul_simulation.evaluate --embodiment rs-arm4 --policy $@ --episodes 50
+# The trained policy depends only on POLICY_SRC, the settings above and the pinned
+# requirements: a copy is kept under their hash in POLICY_CACHE, so a fresh clone on a
+# machine that trained from the same sources before (CI, a second checkout) reuses it
+# instead of ~18 minutes of demonstrations and training. `POLICY_CACHE=` turns it off.
+POLICY_CACHE ?= $(HOME)/.cache/robosoul/policy
+POLICY_KEY    = $(shell { cat $(sort $(POLICY_SRC)) requirements/dev.txt; echo "$(DEMO_SKILLS) $(REACH_EXTRA)"; } | sha256sum | cut -c1-20)
 
-demo: env policy ## Run RoboSoul locally and drive the virtual robot through several targets
+policy-key:  # the cache key of the current policy sources
+	@echo $(POLICY_KEY)
+
+policy: $(POLICY) ## Train the generalist policy across bodies, export it to ONNX and evaluate it (or reuse a cached one)
+$(POLICY): $(POLICY_SRC) | $(VENV)/.stamp
+	@cached="$(POLICY_CACHE)/$(POLICY_KEY)"; \
+	if [ -n "$(POLICY_CACHE)" ] && [ -f "$$cached/policy.onnx" ]; then \
+		echo "==> policy: reusing $$cached (trained before from these exact sources)"; \
+		mkdir -p $(@D) && cp "$$cached"/policy.* $(@D)/ && touch $@; \
+	else \
+		$(MAKE) --no-print-directory demos && \
+		$(PY) -m robosoul_motion.training.train --demos $(BUILD)/demos/training $(BUILD)/demos/training-reach --out $@ && \
+		$(PY) -m robosoul_simulation.evaluate --embodiment rs-arm4 --policy $@ --episodes 50 && \
+		if [ -n "$(POLICY_CACHE)" ]; then \
+			mkdir -p "$(POLICY_CACHE)" && tmp=$$(mktemp -d "$(POLICY_CACHE)/.new-XXXXXX") && cp $(@D)/policy.* "$$tmp"/ && \
+			{ mv -T "$$tmp" "$$cached" 2>/dev/null || rm -rf "$$tmp"; }; \
+		fi; \
+	fi
+
+demo: env policy perception-env ## The flagship demo: a person asks the virtual robot to pick up a cube; it hears, sees, plans, moves, answers
+	$(PY) -m robosoul_devstack.flagship --policy $(POLICY)
+
+demo-reach: env policy ## Drive the virtual robot through reach targets (control loop latency, one control trace)
 	$(PY) -m robosoul_devstack.demo --policy $(POLICY)
 
 test: env policy proto-check perception-env ## Run the whole test suite (unit + integration, real NATS/Triton/MuJoCo)
@@ -106,6 +130,9 @@ bench-voice-platform: env policy ## Voice to voice through gateway, NATS, voice,
 bench-perception: env policy perception-env ## Perception: 3-D localisation on rendered tabletops, objects and people+faces frames/s per core
 	$(PY) bench/perception.py --policy $(POLICY)
 
+bench-flagship: env policy perception-env ## The flagship demo over 40 randomised scenes (success rate, stage latencies)
+	$(PY) bench/flagship.py --policy $(POLICY) --scenes 40
+
 bench-onboarding: env policy ## Onboard the three held-out bodies through the platform (about 4 minutes)
 	$(PY) bench/onboarding.py --policy $(POLICY)
 
@@ -120,4 +147,4 @@ clean: ## Remove build outputs (keeps the environments)
 distclean: clean ## Remove build outputs and environments
 	rm -rf $(VENV) $(PROTOC_VENV)
 
-.PHONY: help env proto proto-check demos policy demo test bench bench-policy bench-sim bench-blending bench-language bench-language-platform bench-voice bench-voice-platform bench-perception bench-onboarding lint ci clean distclean perception-env
+.PHONY: help env proto proto-check demos policy policy-key demo demo-reach test bench bench-policy bench-sim bench-blending bench-language bench-language-platform bench-voice bench-voice-platform bench-perception bench-flagship bench-onboarding lint ci clean distclean perception-env

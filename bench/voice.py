@@ -12,6 +12,7 @@ bench/voice_platform.py.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 import time
@@ -145,13 +146,15 @@ def main() -> None:
     parser.add_argument("--emotions", type=int, default=36)
     parser.add_argument("--echoes", type=int, default=16)
     parser.add_argument("--parts", default="turn,emotion,echo", help="which sections to run")
+    parser.add_argument("--asr-prompt", default="", help="Whisper's prompt (default none, as for a robot that sees no objects)")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     t0 = time.time()
     cases = evalset.build(args.seed, turns=args.turns if "turn" in parts else 0, emotions=args.emotions if "emotion" in parts else 0,
                           echoes=args.echoes if "echo" in parts else 0)
     print(f"voice set (seed {args.seed}): {len(cases)} cases, {len({c.speaker for c in cases})} speakers, built in {time.time() - t0:.0f} s", file=sys.stderr)
-    models = (None, SmartTurn(), Asr())
+    asr = Asr()
+    models = (None, SmartTurn(), functools.partial(asr, prompt=args.asr_prompt) if args.asr_prompt else asr)
     cache: dict = {}
     if "turn" in parts:
         turn_section([c for c in cases if c.kind == "turn"], models, cache)

@@ -7,6 +7,7 @@ import asyncio
 import grpc
 import numpy as np
 import pytest
+from opentelemetry import trace
 
 from robosoul.v1 import robot_pb2, robot_service_pb2_grpc
 from robosoul.v1 import robot_service_pb2 as rs
@@ -220,3 +221,17 @@ async def test_driver_coroutines_are_supported(brain):
 
 def test_permission_denied_is_fatal_type():
     assert not PermissionDenied("x").retryable
+
+
+def test_callbacks_run_inside_the_trace_of_the_message():
+    # A reply carries the trace of what the person said; a span the vendor starts in on_reply continues it.
+    from robosoul_sdk.session import Session
+
+    session = Session(client=None, robot_id="arm-1", driver=None, config=SessionConfig())
+    seen = []
+    session.on_reply = lambda reply: seen.append(trace.get_current_span().get_span_context())
+    said = "0af7651916cd43dd8448eb211c80319c"
+    session._on_message(sp.BrainMessage(reply=sp.Reply(utterance_id="u1", text="Okay."), trace_context={"traceparent": f"00-{said}-b7ad6b7169203331-01"}))
+    session._on_message(sp.BrainMessage(reply=sp.Reply(utterance_id="u2", text="Hi.")))
+    assert format(seen[0].trace_id, "032x") == said
+    assert not seen[1].is_valid  # no trace context: none is made up, and the first did not leak

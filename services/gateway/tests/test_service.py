@@ -25,11 +25,12 @@ from .conftest import arm, auth
 @pytest.fixture
 async def fake_motion(nc):
     """Answers chunk requests with a 16-step hold chunk; `mode` can make it fail or go quiet."""
-    state = {"mode": "ok", "requests": []}
+    state = {"mode": "ok", "requests": [], "headers": []}
 
     async def on_request(msg):
         req = motion_pb2.ChunkRequest.FromString(msg.data)
         state["requests"].append(req)
+        state["headers"].append(dict(msg.headers or {}))
         if state["mode"] == "error":
             await nc.publish(msg.reply, b"", headers={"Nats-Service-Error": "policy exploded", "Nats-Service-Error-Code": "500"})
             return
@@ -68,13 +69,17 @@ async def open_session(stub, key, robot_id="arm-1"):
     return call, first.started
 
 
-async def next_of(call, kind, timeout=5.0):
-    """Next message of `kind`, skipping others (events, pongs)."""
+async def next_message(call, kind, timeout=5.0) -> sp.BrainMessage:
+    """Next message with a `kind` body, skipping others (events, pongs)."""
     while True:
         msg = await asyncio.wait_for(call.read(), timeout)
         assert msg is not grpc.aio.EOF, "stream ended"
         if msg.WhichOneof("body") == kind:
-            return getattr(msg, kind)
+            return msg
+
+
+async def next_of(call, kind, timeout=5.0):
+    return getattr(await next_message(call, kind, timeout), kind)
 
 
 async def expect_status(coro, code, fragment=""):
@@ -345,6 +350,30 @@ async def test_goals_and_speech_from_the_brain_reach_the_session(stub, operator_
     await call.write(state_msg(1))
     await next_of(call, "actions")
     assert fake_motion["requests"][-1].goal.goal_id == "from-plan"
+    call.cancel()
+
+
+async def test_the_brain_s_trace_reaches_the_robot_and_a_goal_s_first_chunk(stub, operator_key, tenant, nc, fake_motion, span_exporter):
+    # What a person said (voice -> language) is one trace: the messages it produces carry it to the
+    # robot, and the first chunk motion computes for its goal continues it; later chunks are the robot's own.
+    from robosoul.bus.v1 import control_pb2
+
+    await stub.RegisterRobot(rs.RegisterRobotRequest(robot=arm()), metadata=auth(operator_key))
+    call, _ = await open_session(stub, operator_key)
+    subject = subjects.robot_subject(tenant, "arm-1", "cmd")
+    said = "0af7651916cd43dd8448eb211c80319c"
+    headers = {"traceparent": f"00-{said}-b7ad6b7169203331-01"}
+    reply = control_pb2.RobotCommand(reply=sp.Reply(utterance_id="u1", text="Okay.", final=True))
+    await nc.publish(subject, reply.SerializeToString(), headers=headers)
+    assert said in (await next_message(call, "reply")).trace_context["traceparent"]
+    goal = sp.Goal(goal_id="from-plan", skill=sp.SKILL_REACH, position={"x": 0.2, "z": 0.3})
+    await nc.request(subject, control_pb2.RobotCommand(goal=goal).SerializeToString(), timeout=2, headers=headers)
+    assert said in (await next_message(call, "event")).trace_context["traceparent"]
+    for seq in (1, 2):
+        await call.write(state_msg(seq))
+        await next_of(call, "actions")
+    first, second = fake_motion["headers"][-2:]
+    assert said in first["traceparent"] and said not in second.get("traceparent", "")
     call.cancel()
 
 

@@ -22,8 +22,8 @@ def test_expected_plans_name_real_things_and_invalid_cases_expect_a_refusal():
         people = {p.person_id for p in scene.people} | {""}
         for skill, obj, loc, person in case.expected:
             assert skill in SKILLS and obj in ids and loc in ids and person in people, case
-        if case.invalid:
-            assert case.expected == [], case
+        if case.invalid:  # nothing happens, except that a body without a gripper reaches what it can't pick
+            assert case.expected == [] or (case.robot == "reach-only" and {s[0] for s in case.expected} == {"reach"}), case
 
 
 def test_every_stop_case_takes_the_fast_path():

@@ -6,7 +6,7 @@ from robosoul.v1 import session_pb2
 from robosoul_core.validation import validate_goal
 from robosoul_language import evalset
 from robosoul_language.grounding import parse_mention, resolve
-from robosoul_language.skills import Call, check
+from robosoul_language.skills import NO_GRIPPER_REACH, Call, check
 
 TABLE, TWINS = evalset.SCENES["table"], evalset.SCENES["twins"]
 GRIP, REACH_ONLY = evalset.ROBOTS["gripper"], evalset.ROBOTS["reach-only"]
@@ -49,7 +49,7 @@ BAD_CALLS = [
     (Call("reach", object="red cube"), GRIP, FLAT, "not where it is"),
     (Call("pick", object="red cube"), GRIP, FLAT, "not where it is"),
     (Call("pick", object="purple ball"), GRIP, TABLE, "can't see a purple ball"),
-    (Call("pick", object="red cube"), REACH_ONLY, TABLE, "no gripper"),
+    (Call("pick", object="purple ball"), REACH_ONLY, TABLE, "can't see a purple ball"),
     (Call("pick", object="blue bin"), GRIP, TABLE, "too big"),
     (Call("place", object="red cube", location="green ball"), GRIP, TABLE, "can't put things on the green ball"),
     (Call("place", object="red cube", location="black bin"), GRIP, TABLE, "can't see a black bin"),
@@ -65,6 +65,19 @@ BAD_CALLS = [
 def test_invalid_calls_become_refusals_never_steps(call, robot, scene, reason):
     out = check([call], robot, scene)
     assert out.steps == [] and len(out.refused) == 1 and reason in out.refused[0]
+
+
+def test_a_pick_without_a_gripper_reaches_the_object_and_says_why():
+    out = check([Call("pick", object="red cube")], REACH_ONLY, TABLE)
+    assert [(s.skill, s.object_id) for s in out.steps] == [("reach", "red-cube")]
+    assert out.steps[0].goal.skill == session_pb2.SKILL_REACH
+    assert out.refused == [NO_GRIPPER_REACH]
+    # Nothing to reach: the reply is about what is missing, not about the gripper.
+    out = check([Call("pick", object="purple ball")], REACH_ONLY, TABLE)
+    assert not out.steps and len(out.refused) == 1 and "purple ball" in out.refused[0]
+    # A place still needs a gripper.
+    out = check([Call("place", object="red cube", location="blue bin")], REACH_ONLY, TABLE)
+    assert not out.steps and "no gripper" in out.refused[0]
 
 
 def test_body_without_a_policy_cannot_move():

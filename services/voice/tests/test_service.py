@@ -4,6 +4,7 @@ import asyncio
 
 import numpy as np
 import pytest
+from opentelemetry import trace
 
 from robosoul.bus.v1 import control_pb2, language_pb2
 from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2
@@ -25,12 +26,14 @@ class Harness:
         smart, asr, tts = models
         self.commands: list[control_pb2.RobotCommand] = []
         self.asked: list[language_pb2.TurnRequest] = []
+        self.asked_in: list[trace.SpanContext] = []  # the trace each language request was made in
 
         async def publish(tenant, robot_id, cmd):
             self.commands.append(cmd)
 
         async def ask(request):
             self.asked.append(request)
+            self.asked_in.append(trace.get_current_span().get_span_context())
             return language_pb2.TurnResult(intent="greeting")
 
         async def get_robot(tenant, robot_id):
@@ -41,13 +44,15 @@ class Harness:
     def kinds(self):
         return [c.WhichOneof("body") for c in self.commands]
 
-    async def stream(self, audio: np.ndarray, *, rate=SAMPLE_RATE, chunk_s=0.02, session="s1"):
+    async def stream(self, audio: np.ndarray, *, rate=SAMPLE_RATE, chunk_s=0.02, session="s1", traced=False):
+        """Stream `audio` in chunks; with `traced`, chunk k arrives in trace k + 1 (span k + 1)."""
         pcm = np.clip(audio * 32768, -32768, 32767).astype(np.int16)
         n = int(chunk_s * rate)
         for i in range(0, len(pcm), n):
             env = control_pb2.ObservationEnvelope(tenant="acme", robot_id="r1", session_id=session, observation=session_pb2.Observation(
                 audio=session_pb2.AudioChunk(device="mic", sample_rate_hz=rate, samples=from_numpy(pcm[i: i + n]))))
-            await self.service.on_audio(env)
+            k = i // n + 1
+            await self.service.on_audio(env, {"traceparent": f"00-{k:032x}-{k:016x}-01"} if traced else None)
         await asyncio.sleep(0.05)
 
     async def settle(self, until, timeout=120.0):  # a hang guard, not a speed limit
@@ -58,15 +63,24 @@ class Harness:
         raise AssertionError(f"timed out; commands so far: {self.kinds()}")
 
 
-async def test_a_spoken_turn_is_heard_and_sent_to_language(models, say):
+async def test_a_spoken_turn_is_heard_and_sent_to_language(models, say, span_exporter):
     h = Harness(models, robot())
-    await h.stream(np.concatenate([np.zeros(4800, np.float32), say("Hello there, who are you?"), np.zeros(3 * SAMPLE_RATE, np.float32)]))
+    await h.stream(np.concatenate([np.zeros(4800, np.float32), say("Hello there, who are you?"), np.zeros(3 * SAMPLE_RATE, np.float32)]),
+                   traced=True)
     await h.settle(lambda: h.asked)
     heard = next(c.heard for c in h.commands if c.HasField("heard"))
     assert "who are you" in heard.transcript.lower() and heard.final and heard.end_of_turn_s > 0
     request = h.asked[0]
     assert request.source == "voice" and request.utterance.text == heard.transcript
     assert request.utterance.utterance_id == heard.utterance_id and request.utterance.emotion == heard.emotion
+    # The turn is a span in the trace of the chunk its speech began in (speech starts after 0.3 s of
+    # silence = chunk 16; the detector needs a few frames), and the language request is made inside it.
+    began = h.asked_in[0].trace_id
+    assert 16 <= began <= 30, began
+    turn = next(s for s in span_exporter.get_finished_spans() if s.name == "voice.turn" and s.context.trace_id == began)
+    assert turn.parent.span_id == began  # chunk k's span id is k
+    wait = next(s for s in span_exporter.get_finished_spans() if s.name == "voice.end_of_turn" and s.context.trace_id == began)
+    assert wait.parent.span_id == turn.context.span_id and wait.end_time > wait.start_time
     await h.service.close()
 
 
@@ -120,4 +134,32 @@ async def test_bad_audio_is_refused_precisely(models, change, message):
     change(env)
     with pytest.raises(InvalidArgument, match=message):
         await h.service.on_audio(env)
+    await h.service.close()
+
+
+async def test_recognition_is_biased_towards_objects_only_while_the_robot_sees_some(models, say):
+    from robosoul_voice.models import DOMAIN_PROMPT
+
+    smart, asr, tts = models
+    prompts = []
+
+    def recording_asr(audio, prompt=""):
+        prompts.append(prompt)
+        return asr(audio, prompt=prompt)
+
+    h = Harness((smart, recording_asr, tts), robot())
+    turn = np.concatenate([np.zeros(4800, np.float32), say("Please pick up the blue block."), np.zeros(3 * SAMPLE_RATE, np.float32)])
+    await h.stream(turn)
+    await h.settle(lambda: len(h.asked) == 1)
+    assert prompts and set(prompts) == {""}  # nothing seen: plain recognition
+    h.service.on_scene("acme", "r1", dialogue_pb2.Scene())  # an empty table changes nothing
+    h.service.on_scene("acme", "r1", dialogue_pb2.Scene(objects=[dialogue_pb2.SceneObject(object_id="blue-cube-1", label="cube", color="blue")]))
+    prompts.clear()
+    await h.stream(turn)
+    await h.settle(lambda: len(h.asked) == 2)
+    assert prompts and set(prompts) == {DOMAIN_PROMPT}
+    assert "blue block" in h.asked[1].utterance.text.lower()
+    for tenant, robot_id in (("Bad Tenant", "r1"), ("acme", "r*")):
+        with pytest.raises(InvalidArgument):
+            h.service.on_scene(tenant, robot_id, dialogue_pb2.Scene())
     await h.service.close()

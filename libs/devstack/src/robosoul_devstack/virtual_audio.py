@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from robosoul.v1 import session_pb2
+from robosoul_core.errors import Unavailable
 from robosoul_core.tensors import to_numpy
 
 RATE = 16_000
@@ -105,7 +106,10 @@ class VirtualRoom:
         """Send the microphone through the SDK in real time until cancelled."""
         start = time.monotonic()
         while True:
-            await session.send_audio(self.next_chunk(), sample_rate_hz=RATE)
+            try:
+                await session.send_audio(self.next_chunk(), sample_rate_hz=RATE)
+            except Unavailable:
+                pass  # reconnecting: this 20 ms is lost, as a sound card's would be
             self.mic_sent += CHUNK
             now = time.monotonic()
             while self._starts and self._starts[0] <= self.mic_sent:

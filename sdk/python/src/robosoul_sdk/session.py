@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2, tensor_pb2
 from robosoul_core.camera import depth_to_millimetres
 from robosoul_core.clock import now_timestamp
 from robosoul_core.errors import DeadlineExceeded, FailedPrecondition, Internal, InvalidArgument, RoboSoulError, Unavailable
-from robosoul_core.telemetry import inject
+from robosoul_core.telemetry import extract, inject
 from robosoul_core.tensors import from_numpy, to_numpy
 from robosoul_core.validation import JPEG_MAGIC, PNG_MAGIC, Limits, joint_limits
 from robosoul_sdk.driver import JointReading, RobotDriver
@@ -473,6 +474,18 @@ class Session:
             return False  # the reader notices the broken stream and reconnects
 
     def _on_message(self, msg: session_pb2.BrainMessage) -> None:
+        """Dispatch one message; callbacks run inside the trace of the work that produced it
+        (a reply's callback can start spans that continue what the person said)."""
+        if not msg.trace_context:
+            self._dispatch(msg)
+            return
+        token = otel_context.attach(extract(msg.trace_context))
+        try:
+            self._dispatch(msg)
+        finally:
+            otel_context.detach(token)
+
+    def _dispatch(self, msg: session_pb2.BrainMessage) -> None:
         kind = msg.WhichOneof("body")
         if kind == "actions":
             self._on_chunk(msg.actions)

@@ -27,7 +27,7 @@ from robosoul_core.errors import (
     Unavailable,
 )
 from robosoul_core.registry import RobotRegistry
-from robosoul_core.telemetry import ServiceMetrics, extract
+from robosoul_core.telemetry import ServiceMetrics, extract, inject
 from robosoul_core.validation import Limits, validate_persona, validate_robot
 from robosoul_gateway.auth import ApiKeyStore, Principal
 from robosoul_gateway.config import GatewayConfig
@@ -159,7 +159,8 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
             return  # another gateway holds the session, or nobody does
         try:
             cmd = control_pb2.RobotCommand.FromString(msg.data)
-            session.on_command(cmd)
+            with tracer.start_as_current_span(f"gateway.command {cmd.WhichOneof('body')}", context=extract(msg.headers)):
+                session.on_command(cmd, inject())
         except (DecodeError, RoboSoulError) as err:
             log.warning("refused command on %s: %s", msg.subject, err)
             return

@@ -96,6 +96,9 @@ class Session:
         self.end_status: RoboSoulError | None = None
         self.goal = session_pb2.Goal(skill=session_pb2.SKILL_HOLD)
         self.goal_set_at = Timestamp()
+        # Trace context of a goal the brain set (a plan from what a person said), until
+        # its first chunk is fetched: that chunk's motion work joins the person's trace.
+        self._goal_context: dict[str, str] = {}
         self.stopped = False
         self._stop_epoch = 0
         self._last_seq = 0
@@ -191,33 +194,29 @@ class Session:
         self._stop_epoch += 1
         self.send(session_pb2.BrainMessage(stop=session_pb2.Stop(reason=reason, source=source, timestamp=now_timestamp())))
 
-    def set_goal(self, goal: session_pb2.Goal, source: str) -> None:
+    def set_goal(self, goal: session_pb2.Goal, source: str, trace_context: dict[str, str] | None = None) -> None:
         validate_goal(goal, self.robot.embodiment)
         self.goal = goal
         self.goal_set_at = now_timestamp()
+        self._goal_context = dict(trace_context or {})
         self.stopped = False
         if source != "robot":
             self.send(session_pb2.BrainMessage(event=session_pb2.Event(
                 timestamp=self.goal_set_at, kind="goal", message=f"new goal from {source}",
                 attributes={"goal_id": goal.goal_id, "skill": session_pb2.Skill.Name(goal.skill)},
-            )))
+            ), trace_context=trace_context))
 
-    def on_command(self, cmd: control_pb2.RobotCommand) -> None:
+    def on_command(self, cmd: control_pb2.RobotCommand, trace_context: dict[str, str] | None = None) -> None:
+        """A command from the brain; `trace_context` (the work that produced it) travels on with it."""
         kind = cmd.WhichOneof("body")
         if kind == "stop":
             self.stop(cmd.stop.reason or "stop requested", cmd.stop.source or "brain")
         elif kind == "goal":
-            self.set_goal(cmd.goal, source="brain")
-        elif kind == "speech":
-            self.send(session_pb2.BrainMessage(speech=cmd.speech))
-        elif kind == "event":
-            self.send(session_pb2.BrainMessage(event=cmd.event))
-        elif kind == "reply":
-            self.send(session_pb2.BrainMessage(reply=cmd.reply))
-        elif kind == "cancel_speech":
-            self.send(session_pb2.BrainMessage(cancel_speech=cmd.cancel_speech))
-        elif kind == "heard":
-            self.send(session_pb2.BrainMessage(heard=cmd.heard))
+            self.set_goal(cmd.goal, source="brain", trace_context=trace_context)
+        elif kind in ("speech", "event", "reply", "cancel_speech", "heard"):
+            msg = session_pb2.BrainMessage(trace_context=trace_context)
+            getattr(msg, kind).CopyFrom(getattr(cmd, kind))
+            self.send(msg)
 
     # ------------------------------------------------------------------ inbound
 
@@ -295,13 +294,23 @@ class Session:
                 f"{self._in_flight} action requests already in flight; wait for a chunk before asking again"
             )
         self._in_flight += 1
-        self._spawn(self._fetch_chunk(obs, trace_context, self._stop_epoch, self.goal, self.goal_set_at))
+        goal_context, self._goal_context = self._goal_context, {}
+        self._spawn(self._fetch_chunk(obs, trace_context, self._stop_epoch, self.goal, self.goal_set_at, goal_context))
 
-    async def _fetch_chunk(self, obs: session_pb2.Observation, trace_context: dict[str, str], epoch: int, goal, goal_set_at) -> None:
+    async def _fetch_chunk(
+        self, obs: session_pb2.Observation, trace_context: dict[str, str], epoch: int, goal, goal_set_at, goal_context: dict[str, str],
+    ) -> None:
+        """One chunk from motion. The first chunk of a goal the brain set belongs to that goal's
+        trace (what the person said -> the arm moving), linked to the robot's request."""
         started = time.perf_counter()
         code = "OK"
+        parent, links = extract(trace_context), []
+        if goal_context:
+            robot_span = trace.get_current_span(parent).get_span_context()
+            links = [trace.Link(robot_span)] if robot_span.is_valid else []
+            parent = extract(goal_context)
         try:
-            with tracer.start_as_current_span("gateway.request_actions", context=extract(trace_context), kind=trace.SpanKind.SERVER) as span:
+            with tracer.start_as_current_span("gateway.request_actions", context=parent, kind=trace.SpanKind.SERVER, links=links) as span:
                 span.set_attribute("robosoul.robot_id", self.robot_id)
                 span.set_attribute("robosoul.observation_seq", obs.seq)
                 request = motion_pb2.ChunkRequest(

@@ -85,7 +85,8 @@ class Case:
     # The person's emotion (ground truth) and whether the voice front end sent it.
     emotion: str = "neutral"
     voice: bool = False
-    # The request asks for something that must be refused (unseen object, ambiguity, no gripper).
+    # The request asks for something that must be refused (unseen object, ambiguity, no gripper;
+    # a pick without a gripper is refused but its object is reached).
     invalid: bool = False
     style: int = field(default=0)
 
@@ -183,9 +184,11 @@ def build() -> list[Case]:
                  "pick up the teddy bear", "bring me the red bottle", "lift the white cube", "grab the purple block"]:
         cases.append(Case("unseen", text, [], invalid=True))
     for text, steps, invalid in [
-        ("pick up the red cube", [], True), ("put the green ball in the bin", [], True), ("grab the yellow cup", [], True),
+        # Without a gripper, a pick is refused but the object is reached (and the reply says why).
+        ("pick up the red cube", [_reach("red-cube")], True), ("put the green ball in the bin", [], True),
+        ("grab the yellow cup", [_reach("yellow-cup")], True),
         ("touch the red cube", [_reach("red-cube")], False), ("point at the blue bin", [_reach("blue-bin")], False),
-        ("lift the blue cube", [], True),
+        ("lift the blue cube", [_reach("blue-cube")], True),
     ]:
         cases.append(Case("capability", text, steps, robot="reach-only", invalid=invalid))
     for text in ["hello there robot", "good afternoon", "what is your name, robot", "who am I talking to", "how are you today",

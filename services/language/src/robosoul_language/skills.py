@@ -26,6 +26,8 @@ MOTION_SKILLS = frozenset({"reach", "pick", "place", "wave", "go_home"})
 MAX_GRASP_M = 0.10
 LIFT_M = 0.12
 APPROACH_M = 0.03
+# Said when a body without a gripper is asked to pick something up: it reaches it instead.
+NO_GRIPPER_REACH = "I have no gripper, so I can't pick it up"
 
 
 @dataclass
@@ -158,6 +160,11 @@ def check(
             out.refused.append(f"I don't know how to {call.skill.replace('_', ' ')}")
             continue
         reason = caps.can(call.skill)
+        # "Pick up the red cube" to an arm without a gripper: the pick is refused, but the arm
+        # reaches the cube (it understood which one) and the reply says why it stops there.
+        instead_of_pick = call.skill == "pick" and reason and caps.motion and not caps.gripper
+        if instead_of_pick:
+            call, reason = Call("reach", object=call.object), ""
         if reason:
             out.refused.append(reason)
             continue
@@ -238,4 +245,6 @@ def check(
                 continue
             step.goal.CopyFrom(goal)
         out.steps.append(step)
+        if instead_of_pick:
+            out.refused.append(NO_GRIPPER_REACH)
     return out

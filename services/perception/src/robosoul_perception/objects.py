@@ -47,6 +47,9 @@ from robosoul_core.camera import MAX_SIDE, PinholeCamera
 from robosoul_core.errors import InvalidArgument
 from robosoul_perception.shapes import SurfaceModels, silhouette_shape
 
+# A blob whose centre is closer than this share of a bigger blob's size to that blob's centre
+# is part of the same object (see _one_per_object).
+SAME_OBJECT_SHARE = 0.75
 # OpenCV hue (degrees / 2, 0..179), half-open [lo, hi) ranges per colour name. The names are
 # the language service's (robosoul_language.grounding.COLORS); cyan counts as blue, magenta as purple.
 COLOR_HUES: dict[str, tuple[tuple[int, int], ...]] = {
@@ -165,6 +168,20 @@ def check_rgb(rgb: object) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
+def _one_per_object(found: list[Detection]) -> list[Detection]:
+    """Drop blobs whose 3-D centre lies inside a bigger blob's object: one object seen in two
+    hues (an orange cube's lit face read as yellow), not a second object. Two real objects
+    cannot be that close: touching, their centres are half their sizes apart."""
+    kept: list[Detection] = []
+    for det in sorted(found, key=lambda d: -d.area_px):
+        if det.position is not None and any(
+            k.position is not None and float(np.linalg.norm(det.position - k.position)) < SAME_OBJECT_SHARE * k.size_m for k in kept
+        ):
+            continue
+        kept.append(det)
+    return kept
+
+
 class ObjectDetector:
     """Finds coloured objects; stateless between frames (see `tracking.Tracker` for ids)."""
 
@@ -235,6 +252,7 @@ class ObjectDetector:
             crop = np.where(labels[y0:y1, x0:x1] == i, classes[y0:y1, x0:x1], 0)
             for k in np.unique(crop[crop > 0]):
                 found.extend(self._blobs(self._names[k - 1], (crop == k).astype(np.uint8), (x0, y0), hsv, z, camera))
+        found = _one_per_object(found)
         found.sort(key=lambda d: (d.color, d.centroid_px[0], d.centroid_px[1]))
         return found
 

@@ -16,6 +16,9 @@ class VoiceConfig(EnvConfig):
     language_timeout_s: float = Field(default=30.0, gt=0, le=300)
     # Threads for speech recognition (Whisper tiny.en, int8).
     asr_threads: int = Field(default=2, ge=1, le=16)
+    # Text Whisper is given as what came before a turn while the robot sees objects,
+    # biasing it towards these words; unset: robosoul_voice.models.DOMAIN_PROMPT; empty: never.
+    asr_prompt: str | None = Field(default=None, max_length=500)
     # Threads for the completeness judge (Gemma 3 270M); it runs right after recognition.
     judge_threads: int = Field(default=2, ge=1, le=16)
     # A robot session's voice state is dropped after this long without audio.

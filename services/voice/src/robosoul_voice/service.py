@@ -9,12 +9,15 @@ SDK streams). Each robot session gets a `VoiceStream`; its events become:
 Replies (``Reply`` on ``cmd``, from the language service) are spoken sentence by
 sentence as `SpeechAudio`; what is sent is also handed to the stream's echo
 canceller, so the robot never hears itself as a person.
+While a robot's scene (``rs.<tenant>.<robot>.scene``) shows objects, recognition is
+biased towards talk about them (`models.DOMAIN_PROMPT`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import threading
 import time
@@ -23,32 +26,37 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from opentelemetry import trace
 
 from robosoul.bus.v1 import control_pb2, language_pb2
 from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2
 from robosoul_core.clock import now_timestamp
 from robosoul_core.errors import InvalidArgument, RoboSoulError
 from robosoul_core.subjects import check_id, check_tenant
+from robosoul_core.telemetry import extract
 from robosoul_core.tensors import from_numpy, to_numpy
 from robosoul_voice import completeness as completeness_model
 from robosoul_voice import speech
-from robosoul_voice.models import SAMPLE_RATE, Vad, resample
+from robosoul_voice.models import DOMAIN_PROMPT, SAMPLE_RATE, Vad, resample
 from robosoul_voice.stream import SpeechStarted, Transcriber, TurnEnded, VoiceStream
 from robosoul_voice.turn import TurnPolicy
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("robosoul.voice")
 
 Publish = Callable[[str, str, control_pb2.RobotCommand], Awaitable[None]]
 AskLanguage = Callable[[language_pb2.TurnRequest], Awaitable[language_pb2.TurnResult]]
 GetRobot = Callable[[str, str], Awaitable[robot_pb2.Robot]]
 # A changed speaker (or none) is noticed within this long.
 ROBOT_CACHE_S = 5.0
+# Objects seen this recently bias recognition towards talk about them.
+SCENE_FRESH_S = 10.0
 
 
 @dataclass
 class Models:
     smart_turn: Callable[[np.ndarray], float]
-    asr: Callable[[np.ndarray], str]
+    asr: Callable[..., str]  # (audio, prompt=...) -> text: robosoul_voice.models.Asr
     tts: object  # robosoul_voice.models.Tts
     # How finished a transcript reads (robosoul_voice.completeness); loaded at start, not at the first turn.
     completeness: Callable[[str], float] = field(default_factory=lambda: completeness_model.default())
@@ -67,6 +75,9 @@ class Listener:
     cancelled: set[str] = field(default_factory=set)
     last_audio: float = 0.0
     task: asyncio.Task | None = None
+    # The turn being heard: trace context of the audio chunk its speech began in, and when (ns).
+    turn_context: dict[str, str] = field(default_factory=dict)
+    turn_started_ns: int = 0
 
 
 class VoiceService:
@@ -79,6 +90,7 @@ class VoiceService:
         ask_language: AskLanguage,
         policy: TurnPolicy | None = None,
         idle_s: float = 120.0,
+        asr_prompt: str = DOMAIN_PROMPT,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._models = models
@@ -93,11 +105,16 @@ class VoiceService:
         self._tasks: set[asyncio.Task] = set()
         self._seqs: dict[tuple[str, str, str], int] = {}  # next SpeechAudio.seq per reply being spoken
         self._robots: dict[tuple[str, str], tuple[float, robot_pb2.Robot]] = {}
+        self._asr_prompt = asr_prompt.strip()
+        self._saw_objects: dict[tuple[str, str], float] = {}  # when each robot's scene last showed objects
 
     # ------------------------------------------------------------------ microphone
 
-    async def on_audio(self, envelope) -> None:
-        """One audio chunk a robot sent (already validated by the gateway; checked again here)."""
+    async def on_audio(self, envelope, trace_context: dict[str, str] | None = None) -> None:
+        """One audio chunk a robot sent (already validated by the gateway; checked again here).
+
+        `trace_context` is the chunk's: a turn's trace continues from the chunk its speech began in.
+        """
         check_tenant(envelope.tenant)
         check_id(envelope.robot_id, "robot_id")
         chunk = envelope.observation.audio
@@ -111,12 +128,13 @@ class VoiceService:
         audio = resample(samples, chunk.sample_rate_hz, SAMPLE_RATE)
         listener = self._listener(envelope.tenant, envelope.robot_id, envelope.session_id)
         listener.last_audio = self._clock()
+        item = (audio, dict(trace_context or {}))
         try:
-            listener.queue.put_nowait(audio)
+            listener.queue.put_nowait(item)
         except asyncio.QueueFull:
             log.warning("voice for %s/%s is %d chunks behind; dropping the oldest", listener.tenant, listener.robot_id, listener.queue.qsize())
             listener.queue.get_nowait()
-            listener.queue.put_nowait(audio)
+            listener.queue.put_nowait(item)
 
     def _listener(self, tenant: str, robot_id: str, session_id: str) -> Listener:
         key = (tenant, robot_id)
@@ -126,8 +144,8 @@ class VoiceService:
         if listener is not None:  # a new session: start fresh (new speaker baseline, no echo state)
             self._drop(key)
         stream = VoiceStream(
-            vad=Vad(), smart_turn=self._models.smart_turn, transcriber=Transcriber(self._models.asr, live=True), policy=self._policy,
-            completeness=self._models.completeness,
+            vad=Vad(), smart_turn=self._models.smart_turn, transcriber=Transcriber(functools.partial(self._recognise, key), live=True),
+            policy=self._policy, completeness=self._models.completeness,
         )
         self._evict_idle()
         listener = Listener(tenant, robot_id, session_id, stream, last_audio=self._clock())
@@ -135,9 +153,22 @@ class VoiceService:
         self._listeners[key] = listener
         return listener
 
+    def on_scene(self, tenant: str, robot_id: str, scene: dialogue_pb2.Scene) -> None:
+        """What the robot sees: while it shows objects, people are likely talking about them."""
+        check_tenant(tenant)
+        check_id(robot_id, "robot_id")
+        if scene.objects:
+            self._saw_objects[(tenant, robot_id)] = self._clock()
+
+    def _recognise(self, key: tuple[str, str], audio: np.ndarray) -> str:
+        seen = self._saw_objects.get(key)
+        fresh = seen is not None and self._clock() - seen < SCENE_FRESH_S
+        return self._models.asr(audio, prompt=self._asr_prompt if fresh else "")
+
     def _evict_idle(self) -> None:
         now = self._clock()
         self._robots = {k: v for k, v in self._robots.items() if now - v[0] < ROBOT_CACHE_S}
+        self._saw_objects = {k: t for k, t in self._saw_objects.items() if now - t < SCENE_FRESH_S}
         for key, listener in list(self._listeners.items()):
             if now - listener.last_audio > self._idle:
                 self._drop(key)
@@ -156,17 +187,22 @@ class VoiceService:
                 return listener.stream.feed(audio)
 
         while True:
-            audio = await listener.queue.get()
+            audio, context = await listener.queue.get()
             try:
                 events = await loop.run_in_executor(self._pool, feed, audio)
             except Exception:  # noqa: BLE001 - one bad chunk must not silence the robot
                 log.exception("voice processing failed for %s/%s", listener.tenant, listener.robot_id)
                 continue
             for event in events:
-                if isinstance(event, SpeechStarted) and event.during_playback and listener.speaking:
-                    await self._barge_in(listener)
-                elif isinstance(event, TurnEnded) and event.transcript.strip():
-                    self._spawn(self._heard(listener, event))
+                if isinstance(event, SpeechStarted):  # once a turn (a pause inside it is not a new start)
+                    listener.turn_context, listener.turn_started_ns = context, time.time_ns()
+                    if event.during_playback and listener.speaking:
+                        await self._barge_in(listener)
+                elif isinstance(event, TurnEnded):
+                    turn_context, started_ns = listener.turn_context, listener.turn_started_ns
+                    listener.turn_context, listener.turn_started_ns = {}, 0
+                    if event.transcript.strip():
+                        self._spawn(self._heard(listener, event, turn_context, started_ns))
 
     async def _barge_in(self, listener: Listener) -> None:
         uid = listener.speaking
@@ -178,7 +214,23 @@ class VoiceService:
             utterance_id=uid, reason="the person started speaking", timestamp=now_timestamp(),
         )))
 
-    async def _heard(self, listener: Listener, turn: TurnEnded) -> None:
+    async def _heard(self, listener: Listener, turn: TurnEnded, turn_context: dict[str, str], started_ns: int) -> None:
+        """Tell the robot what was heard and ask the language service to answer, in the turn's trace
+        (a span from the first word to the answer, with the end-of-turn wait as a child)."""
+        now_ns = time.time_ns()
+        wait_ns = int(max(0.0, turn.decided_s - turn.speech_end_s) * 1e9)
+        with tracer.start_as_current_span("voice.turn", context=extract(turn_context), start_time=started_ns or now_ns) as span:
+            span.set_attribute("robosoul.robot_id", listener.robot_id)
+            span.set_attribute("voice.transcript", turn.transcript[:200])
+            span.set_attribute("voice.silence_ms", turn.silence_ms)
+            span.set_attribute("voice.turn_score", round(turn.score, 3))
+            tracer.start_span("voice.end_of_turn", start_time=now_ns - wait_ns, attributes={
+                "voice.asr_wait_ms": round(turn.asr_wait_ms, 1), "voice.model": round(turn.model, 3),
+                "voice.text": round(turn.text, 3), "voice.prosody": round(turn.finality, 3),
+            }).end(end_time=now_ns)
+            await self._answer(listener, turn)
+
+    async def _answer(self, listener: Listener, turn: TurnEnded) -> None:
         uid = f"v-{uuid.uuid4().hex[:12]}"
         log.info("%s/%s heard %r after %d ms of silence (score %.2f: model %.2f, text %.2f, prosody %.2f; recognition waited %.0f ms)",
                  listener.tenant, listener.robot_id, turn.transcript, turn.silence_ms, turn.score, turn.model, turn.text,
@@ -200,10 +252,18 @@ class VoiceService:
 
     # ------------------------------------------------------------------ speaker
 
-    async def on_reply(self, tenant: str, robot_id: str, reply: session_pb2.Reply) -> None:
-        """Speak one reply sentence on the robot (if it has a speaker), in order, unless it was interrupted."""
+    async def on_reply(self, tenant: str, robot_id: str, reply: session_pb2.Reply, trace_context: dict[str, str] | None = None) -> None:
+        """Speak one reply sentence on the robot (if it has a speaker), in order, unless it was interrupted.
+
+        The speech continues the reply's trace (`trace_context`, from the language service).
+        """
         if not reply.text.strip():
             return
+        with tracer.start_as_current_span("voice.speak", context=extract(trace_context)) as span:
+            span.set_attribute("voice.sentence", reply.seq)
+            await self._speak_in_order(tenant, robot_id, reply)
+
+    async def _speak_in_order(self, tenant: str, robot_id: str, reply: session_pb2.Reply) -> None:
         robot = await self._robot(tenant, robot_id)
         if not robot.embodiment.HasField("speaker"):
             return

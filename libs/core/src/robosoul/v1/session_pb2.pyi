@@ -385,7 +385,14 @@ class Pong(_message.Message):
     def __init__(self, nonce: _Optional[int] = ..., server_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BrainMessage(_message.Message):
-    __slots__ = ("started", "actions", "speech", "event", "error", "stop", "pong", "reply", "cancel_speech", "heard")
+    __slots__ = ("started", "actions", "speech", "event", "error", "stop", "pong", "reply", "cancel_speech", "heard", "trace_context")
+    class TraceContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     STARTED_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
     SPEECH_FIELD_NUMBER: _ClassVar[int]
@@ -396,6 +403,7 @@ class BrainMessage(_message.Message):
     REPLY_FIELD_NUMBER: _ClassVar[int]
     CANCEL_SPEECH_FIELD_NUMBER: _ClassVar[int]
     HEARD_FIELD_NUMBER: _ClassVar[int]
+    TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     started: SessionStarted
     actions: ActionChunk
     speech: SpeechAudio
@@ -406,4 +414,5 @@ class BrainMessage(_message.Message):
     reply: Reply
     cancel_speech: CancelSpeech
     heard: Heard
-    def __init__(self, started: _Optional[_Union[SessionStarted, _Mapping]] = ..., actions: _Optional[_Union[ActionChunk, _Mapping]] = ..., speech: _Optional[_Union[SpeechAudio, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stop: _Optional[_Union[Stop, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., cancel_speech: _Optional[_Union[CancelSpeech, _Mapping]] = ..., heard: _Optional[_Union[Heard, _Mapping]] = ...) -> None: ...
+    trace_context: _containers.ScalarMap[str, str]
+    def __init__(self, started: _Optional[_Union[SessionStarted, _Mapping]] = ..., actions: _Optional[_Union[ActionChunk, _Mapping]] = ..., speech: _Optional[_Union[SpeechAudio, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stop: _Optional[_Union[Stop, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., cancel_speech: _Optional[_Union[CancelSpeech, _Mapping]] = ..., heard: _Optional[_Union[Heard, _Mapping]] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
