@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 import time
@@ -35,16 +34,17 @@ from pathlib import Path
 
 import nats
 import numpy as np
+from google.protobuf.message import DecodeError
 from opentelemetry import trace
 
 from robosoul.v1 import dialogue_pb2, session_pb2
 from robosoul_core import subjects
+from robosoul_language.skills import APPROACH_M  # the reach goal: this far above the object's top
 from robosoul_sdk import RoboSoulClient
-from robosoul_simulation.bodies import load_body
+from robosoul_simulation.bodies import known_tags, load_body
 from robosoul_simulation.tabletop import Tabletop, random_tabletop
 from robosoul_simulation.virtual_robot import VirtualRobot
 
-log = logging.getLogger(__name__)
 tracer = trace.get_tracer("robosoul.flagship")
 
 # How a person asks (the object's words go in {obj}).
@@ -65,8 +65,6 @@ GRASP_BODY = "gen-s10-5dof-grip"
 REACH_TOLERANCE_M = 0.02
 LIFT_M = 0.05
 HOLD_S = 0.5
-# The language service reaches this far above an object's top (robosoul_language.skills.APPROACH_M).
-APPROACH_M = 0.03
 
 
 @dataclass
@@ -136,8 +134,8 @@ class SceneWatch:
         async def on_scene(msg):
             try:
                 self.latest = dialogue_pb2.Scene.FromString(msg.data)
-            except Exception:  # noqa: BLE001 - a bad message is not the demo's to judge
-                pass
+            except DecodeError:
+                pass  # not the demo's to judge: the service refuses bad scenes
 
         self._sub = await nc.subscribe(subjects.robot_subject(tenant, robot_id, subjects.SCENE_STREAM), cb=on_scene)
 
@@ -369,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--policy", type=Path, default=Path("build/policy/generalist/policy.onnx"))
     p.add_argument("--work-dir", type=Path, default=Path("build/demo"))
     p.add_argument("--seed", type=int, default=int(time.time()) % 1000)
-    p.add_argument("--embodiment", default=REACH_BODY, help=f"the arm (default {REACH_BODY}, no gripper: it reaches; "
+    p.add_argument("--embodiment", default=REACH_BODY, choices=known_tags(), help=f"the arm (default {REACH_BODY}, no gripper: it reaches; "
                                                           f"{GRASP_BODY} has a gripper and grasps)")
     args = p.parse_args(argv)
     if not args.policy.exists():
@@ -404,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
             out = asyncio.run(go())
             tracing.force_flush()
             time.sleep(1.5)  # the services' exporters send their last batch
-            verdict = "grasped and lifted" if scenario.tag != REACH_BODY and load_body(scenario.tag).gripper is not None else "reached"
+            verdict = "grasped and lifted" if load_body(scenario.tag).gripper is not None else "reached"
             if out.success:
                 say(f"the {scenario.target.colour} cube was {verdict}: {out.stages()} (from the end of speech)")
             else:
