@@ -81,3 +81,21 @@ def test_chunk_size_does_not_change_what_is_heard(models, say, chunk):
         events += stream.feed(audio[i: i + chunk])
     turns = [e for e in events if isinstance(e, TurnEnded)]
     assert len(turns) == 1 and "see" in turns[0].transcript.lower()
+
+
+def test_a_question_s_rising_end_does_not_read_as_a_pause(models, say):
+    # Rising pitch marks a pause in a statement but ends a question: once the transcript is
+    # a question, prosody no longer holds the turn open.
+    smart, asr, _ = models
+    audio = np.concatenate([silence(0.3), say("Can you sing?"), silence(3.0)])
+
+    def turn(recognise):
+        stream = VoiceStream(vad=Vad(), smart_turn=smart, transcriber=Transcriber(recognise, live=False))
+        return next(e for _, e in feed_all(stream, audio) if isinstance(e, TurnEnded))
+
+    question = turn(asr)
+    statement = turn(lambda a: asr(a).replace("?", "."))  # the same words, not read as a question
+    assert question.transcript.endswith("?") and statement.transcript.endswith(".")
+    assert statement.finality < statement.text  # the voice's rise reads as unfinished...
+    assert question.finality >= question.text and question.score > statement.score  # ...but not in a question
+    assert question.silence_ms <= statement.silence_ms

@@ -215,7 +215,11 @@ class VoiceStream:
             self._finality = prosody_finality(pros.end_slope, pros.final_lengthening)
         ready = self._job is not None and self._job.ready(self.now_s)
         if ready and self._text is None:
-            self._text = self._job.result()[1]
+            said, self._text = self._job.result()
+            if said.rstrip().endswith("?"):
+                # A question rises at its end: the pitch that marks a pause in a statement is its
+                # ending here, so prosody says nothing about whether it is finished.
+                self._finality = max(self._finality, self._text)
         text = self._text if self._text is not None else 0.5
         score = self.policy.score(self._model, text, self._finality)
         if self.trace is not None:
