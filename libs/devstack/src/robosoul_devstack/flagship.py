@@ -232,7 +232,7 @@ class _Episode:
         out.target_error_mm = float(np.linalg.norm(_vec(seen.position) - truth[target.name]) * 1000)
         say(f"perception sees {len(scene.objects)} objects: " + "; ".join(out.seen))
         say(f"the {target.colour} {target.shape} is {out.target_error_mm:.1f} mm from where it really is")
-        before = await _render(robot, table)
+        before = await robot.render_camera()
 
         room.say(self.audio)
         say(f"the person says {scenario.phrase!r} ({scenario.speaker['name']}, {len(self.audio) / 16000:.1f} s)")
@@ -273,7 +273,7 @@ class _Episode:
             tracer.start_span("robot.carry_out", context=parent, start_time=started,
                               attributes={"robosoul.plan": ", ".join(out.plan), "robosoul.success": out.success}).end()
         if picture is not None:
-            out.picture = _save_picture(picture, before, await _render(robot, table), scenario, out)
+            out.picture = _save_picture(picture, before, await robot.render_camera(), scenario, out)
 
     async def _judge(self, rest: np.ndarray, patience_s: float) -> float | None:
         """When the cube was first lifted (a gripper) or reached (none) and stayed so for HOLD_S; None if never."""
@@ -301,25 +301,6 @@ class _Episode:
         self.out.why = (f"the {target.colour} cube is {lifted * 100:.1f} cm above where it lay" if gripper else
                         f"the tool tip ended {np.linalg.norm(robot.driver.ee_position() - top) * 100:.1f} cm from the cube's top")
         return None
-
-
-async def _render(robot: VirtualRobot, table: Tabletop) -> np.ndarray:
-    """The table's camera now: the state copied on the event loop, rendered off it."""
-    import mujoco
-
-    from robosoul_simulation.camera import CameraRig
-
-    model = robot.sim.model
-    robot.driver.read_joints()  # physics up to now
-    view = mujoco.MjData(model)
-    mujoco.mj_copyData(view, model, robot.sim.data)
-
-    def render() -> np.ndarray:
-        mujoco.mj_forward(model, view)
-        with CameraRig(model, table.camera, *table.image_size) as rig:
-            return rig.render(view).rgb
-
-    return await asyncio.get_running_loop().run_in_executor(None, render)
 
 
 def _save_picture(path: Path, before: np.ndarray, after: np.ndarray, scenario: Scenario, out: Outcome) -> Path:

@@ -23,6 +23,7 @@ import mujoco
 import numpy as np
 
 from robosoul.v1 import robot_pb2
+from robosoul_core.errors import InvalidArgument
 from robosoul_sdk import JointReading, RoboSoulClient, RobotDriver, Session, SessionConfig, reach
 from robosoul_sdk.errors import NotFound, RoboSoulError
 from robosoul_simulation.bodies import Arm, embodiment_for, known_tags, load_body
@@ -201,8 +202,7 @@ class VirtualRobot:
         with CameraRig(model, name, *self.table.image_size, fps=self.camera_fps) as rig:
             while True:
                 started = time.monotonic()
-                self.driver.read_joints()  # physics up to now
-                mujoco.mj_copyData(view, model, self.sim.data)
+                self._copy_state(view)
                 captured = time.time()
                 try:
                     image = await loop.run_in_executor(None, render)
@@ -212,6 +212,27 @@ class VirtualRobot:
                 except RoboSoulError as err:  # disconnected for a moment: the next frame tries again
                     log.warning("camera frame not sent: %s", err)
                 await asyncio.sleep(max(0.0, 1.0 / self.camera_fps - (time.monotonic() - started)))
+
+    def _copy_state(self, view: mujoco.MjData) -> None:
+        """Physics up to now, copied into `view` (on the event loop; render the copy off it)."""
+        self.driver.read_joints()
+        mujoco.mj_copyData(view, self.sim.model, self.sim.data)
+
+    async def render_camera(self) -> np.ndarray:
+        """One RGB picture from the table's camera now (a rig of its own, rendered off the event loop)."""
+        from robosoul_simulation.camera import CameraRig
+
+        if self.table is None:
+            raise InvalidArgument(f"{self.robot_id} stands at no table: it has no camera to render")
+        model, view = self.sim.model, mujoco.MjData(self.sim.model)
+        self._copy_state(view)
+
+        def render() -> np.ndarray:
+            mujoco.mj_forward(model, view)
+            with CameraRig(model, self.table.camera, *self.table.image_size) as rig:
+                return rig.render(view).rgb
+
+        return await asyncio.get_running_loop().run_in_executor(None, render)
 
     def sample_targets(self, n: int, seed: int) -> list[np.ndarray]:
         rng = np.random.default_rng(seed)
