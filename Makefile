@@ -130,6 +130,9 @@ bench-voice-platform: env policy ## Voice to voice through gateway, NATS, voice,
 bench-perception: env policy perception-env ## Perception: 3-D localisation on rendered tabletops, objects and people+faces frames/s per core
 	$(PY) bench/perception.py --policy $(POLICY)
 
+bench-frames: env ## Frames over one NATS message: object store put + fetch latency per frame size, vs nats-py's stock object store
+	$(PY) bench/frames.py
+
 bench-flagship: env policy perception-env ## The flagship demo over 40 randomised scenes (success rate, stage latencies)
 	$(PY) bench/flagship.py --policy $(POLICY) --scenes 40
 
@@ -147,4 +150,4 @@ clean: ## Remove build outputs (keeps the environments)
 distclean: clean ## Remove build outputs and environments
 	rm -rf $(VENV) $(PROTOC_VENV)
 
-.PHONY: help env proto proto-check demos policy policy-key demo demo-reach test bench bench-policy bench-sim bench-blending bench-language bench-language-platform bench-voice bench-voice-platform bench-perception bench-flagship bench-onboarding lint ci clean distclean perception-env
+.PHONY: help env proto proto-check demos policy policy-key demo demo-reach test bench bench-policy bench-sim bench-blending bench-language bench-language-platform bench-voice bench-voice-platform bench-perception bench-frames bench-flagship bench-onboarding lint ci clean distclean perception-env

@@ -15,7 +15,10 @@
 3. With `--policy`, through the platform: the virtual robot at a tabletop streams its
    camera (640x480 JPEG + uint16 depth, `--fps`) through the SDK, gateway and NATS to
    the perception service; frame-to-scene latency is the capture time to the scene's
-   arrival on NATS (the scene carries the frame's capture time).
+   arrival on NATS (the scene carries the frame's capture time). Then the same for frames
+   larger than one NATS message: a 1280x720 camera sending raw RGB (2.8 MB) and float32
+   depth (3.7 MB) of a rendered cube and ball, which the gateway carries through the
+   JetStream object store (robosoul_core.frames).
 """
 
 from __future__ import annotations
@@ -164,6 +167,57 @@ async def platform(stack, key: str, seconds: float, fps: float, body: str) -> li
     return latencies
 
 
+async def platform_large(stack, key: str, seconds: float, fps: float) -> list[float]:
+    """Frame to scene for 1280x720 raw RGB + float32 depth (each over NATS's 1 MiB: through the object store)."""
+    import nats
+
+    from robosoul.v1 import dialogue_pb2
+    from robosoul_core import subjects
+    from robosoul_core.camera import PinholeCamera
+    from robosoul_perception.synthetic import Box, Sphere, render
+    from robosoul_sdk import RoboSoulClient
+    from robosoul_simulation.bodies import embodiment_for
+    from robosoul_simulation.virtual_robot import VirtualRobot
+
+    camera = PinholeCamera.look_at((0.0, 0.0, 0.6), (0.5, 0.0, 0.0), width=1280, height=720, fov_y_deg=50, name="wide")
+    rgb, depth = render(camera, [Box(center=np.array([0.4, 0.1, 0.02]), size=0.04, color=(220, 30, 30)),
+                                 Sphere(center=np.array([0.5, -0.12, 0.03]), radius=0.03, color=(30, 60, 220))])
+    latencies: list[float] = []
+    objects_seen: list[int] = []
+
+    async def on_scene(msg):
+        scene = dialogue_pb2.Scene.FromString(msg.data)
+        latencies.append((time.time() - scene.timestamp.ToNanoseconds() / 1e9) * 1000)
+        objects_seen.append(len(scene.objects))
+
+    nc = await nats.connect(stack.nats_url)
+    await nc.subscribe(subjects.robot_subject("bench", "bench-wide", subjects.SCENE_STREAM), cb=on_scene)
+    sent = 0
+    async with RoboSoulClient(stack.gateway_target, key) as client:
+        robot = VirtualRobot(client, "bench-wide")
+        emb = embodiment_for(robot.arm)
+        emb.cameras.append(camera.to_spec(fps=fps, has_depth=True))
+        await client.register_robot("bench-wide", emb)
+        async with robot:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                started = time.monotonic()
+                captured = time.time()
+                await robot.session.send_camera_frame(rgb, camera="wide", timestamp=captured, encoding="rgb8")
+                await robot.session.send_depth_frame(depth, camera="wide", timestamp=captured, millimetres=False)
+                sent += 1
+                await asyncio.sleep(max(0.0, 1.0 / fps - (time.monotonic() - started)))
+            await asyncio.sleep(1.0)
+    await nc.close()
+    warm = latencies[2:]  # the first frames wait for the service's warm-up
+    print(f"\n#### Frame to scene, frames over one NATS message ({sent} frames at {fps:g}/s, 1280x720 raw RGB + float32 depth)\n")
+    print("| frame captured -> scene on NATS | p50 ms | p95 ms | scenes | objects per scene |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| SDK -> gateway -> object store + NATS -> perception -> NATS | {pct(warm, 50):.1f} | {pct(warm, 95):.1f} | "
+          f"{len(latencies)} | {np.mean(objects_seen[2:]) if len(objects_seen) > 2 else float('nan'):.2f} |")
+    return latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenes", type=int, default=30)
@@ -182,7 +236,9 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             with LocalStack(StackConfig(work_dir=Path(tmp), policy=args.policy, perception=True)) as stack:
-                asyncio.run(platform(stack, stack.create_api_key("bench"), args.seconds, args.fps, args.body))
+                key = stack.create_api_key("bench")
+                asyncio.run(platform(stack, key, args.seconds, args.fps, args.body))
+                asyncio.run(platform_large(stack, key, args.seconds, args.fps))
 
 
 if __name__ == "__main__":

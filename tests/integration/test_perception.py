@@ -8,6 +8,7 @@ import time
 import nats
 import numpy as np
 
+from robosoul.bus.v1 import control_pb2
 from robosoul.v1 import dialogue_pb2
 from robosoul_core import subjects
 from robosoul_core.camera import PinholeCamera
@@ -74,6 +75,63 @@ async def test_camera_frames_become_a_scene_in_the_base_frame(stack, keys):
                 assert not errors, errors
     finally:
         await sub.unsubscribe()
+        await nc.close()
+
+
+async def test_frames_larger_than_a_nats_message_go_through_the_object_store(stack, keys):
+    # 1280x720 raw colour (2.8 MB) and float32 depth (3.7 MB): each is over NATS's 1 MiB,
+    # so the gateway stores it in JetStream (rs_frames) and publishes a reference to it;
+    # perception fetches the frame and the scene is as good as from small frames.
+    camera = PinholeCamera.look_at((0.0, 0.0, 0.6), (0.5, 0.0, 0.0), width=1280, height=720, fov_y_deg=50, name="wide")
+    rgb, depth = render(camera, [Box(center=CUBE, size=0.04, color=(220, 30, 30)), Sphere(center=BALL, radius=0.03, color=(30, 60, 220))])
+    nc = await nats.connect(stack.nats_url)
+    scenes: asyncio.Queue[dialogue_pb2.Scene] = asyncio.Queue()
+    on_bus: list[tuple[str, int, control_pb2.ObservationEnvelope]] = []
+
+    async def on_scene(msg):
+        scenes.put_nowait(dialogue_pb2.Scene.FromString(msg.data))
+
+    async def on_frame(msg):
+        on_bus.append((msg.subject.rsplit(".", 1)[-1], len(msg.data), control_pb2.ObservationEnvelope.FromString(msg.data)))
+
+    subs = [
+        await nc.subscribe(subjects.robot_subject("alpha", "wide-seer", subjects.SCENE_STREAM), cb=on_scene),
+        await nc.subscribe(subjects.robot_subject("alpha", "wide-seer", "obs.*"), cb=on_frame),
+    ]
+    try:
+        async with RoboSoulClient(stack.gateway_target, keys["alpha"]) as client:
+            robot = VirtualRobot(client, "wide-seer")
+            emb = embodiment_for(robot.arm)
+            emb.cameras.append(camera.to_spec(fps=5, has_depth=True))
+            try:
+                await client.delete_robot("wide-seer")
+            except NotFound:
+                pass
+            await client.register_robot("wide-seer", emb)
+            errors = []
+            robot.session.on_error = errors.append
+            async with robot:
+                last = None
+                for _ in range(3):
+                    t = time.time()
+                    await robot.session.send_camera_frame(rgb, camera="wide", timestamp=t, encoding="rgb8")
+                    await robot.session.send_depth_frame(depth, camera="wide", timestamp=t, millimetres=False)
+                    last = await asyncio.wait_for(scenes.get(), 60)  # a hang guard (the first frame waits for warm-up)
+                    await asyncio.sleep(0.25)
+                objects = {o.object_id: o for o in last.objects}
+                assert set(objects) == {"red-cube-1", "blue-ball-1"}, objects
+                for object_id, truth in (("red-cube-1", CUBE), ("blue-ball-1", BALL)):
+                    p = objects[object_id].position
+                    assert np.linalg.norm([p.x - truth[0], p.y - truth[1], p.z - truth[2]]) < 0.015, (object_id, p)
+                assert not errors, errors
+        frames = [(kind, size, env) for kind, size, env in on_bus if kind in ("camera_frame", "depth_frame")]
+        assert sorted(kind for kind, _, _ in frames) == ["camera_frame"] * 3 + ["depth_frame"] * 3
+        for kind, size, env in frames:
+            assert env.HasField("stored_observation") and not env.HasField("observation") and size < 1024, (kind, size)
+            assert env.stored_observation.size > rgb.nbytes if kind == "camera_frame" else env.stored_observation.size > depth.astype(np.float32).nbytes
+    finally:
+        for sub in subs:
+            await sub.unsubscribe()
         await nc.close()
 
 

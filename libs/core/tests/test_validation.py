@@ -208,7 +208,7 @@ def frame(**kw):
         (frame(width=8), "registered as 4x2"),
         (frame(encoded=b"GIF89a"), "is not a JPEG image"),
         (frame(encoded=b""), "must be 1.."),
-        (frame(encoded=JPEG + b"\0" * (1 << 20)), "must be 1.."),
+        (frame(encoded=JPEG + b"\0" * (8 << 20)), "must be 1.."),
         (frame(encoding=session_pb2.IMAGE_ENCODING_UNSPECIFIED), "encoding is unspecified"),
         (frame(encoding=session_pb2.IMAGE_ENCODING_RGB8, raw=from_numpy(np.zeros((2, 4), np.uint8))), "expected \\[2, 4, 3\\]"),
         (frame(encoding=session_pb2.IMAGE_ENCODING_RGB8, raw=from_numpy(np.zeros((2, 4, 3), np.float32))), "not allowed here"),

@@ -34,7 +34,8 @@ class Recorder(robot_service_pb2_grpc.RobotServiceServicer):
 
     async def Connect(self, request_iterator, context):
         await anext(aiter(request_iterator))
-        await context.write(sp.BrainMessage(started=sp.SessionStarted(session_id="s1", robot=_robot())))
+        limits = sp.SessionLimits(max_frame_bytes=2_000_000)  # the gateway's own, smaller than the SDK's default
+        await context.write(sp.BrainMessage(started=sp.SessionStarted(session_id="s1", robot=_robot(), limits=limits)))
         async for msg in request_iterator:
             if msg.WhichOneof("body") == "observation":
                 self.observations.append(msg.observation)
@@ -130,7 +131,7 @@ BAD_CAMERA_FRAMES = [
     (dict(rgb=picture(), camera="head", encoding="gif"), "encoding 'gif' is not one of ['jpeg', 'png', 'rgb8']"),
     (dict(rgb=b"GIF89a....", camera="head"), "the bytes are not a JPEG image"),
     (dict(rgb=b"\xff\xd8\xff...", camera="head", encoding="rgb8"), "encoded bytes must be JPEG or PNG"),
-    (dict(rgb=np.zeros((720, 1280, 3), np.uint8), camera="wide", encoding="rgb8"), "a raw 1280x720 frame is 2764800 bytes; at most 921600"),
+    (dict(rgb=np.zeros((720, 1280, 3), np.uint8), camera="wide", encoding="rgb8"), "a raw 1280x720 frame is 2764800 bytes; at most 2000000"),
     (dict(rgb=picture(), camera="head", quality=0), "quality must be in 1..100, got 0"),
     (dict(rgb=picture(), camera="head", timestamp="now"), "timestamp must be seconds since the epoch or a Timestamp, got 'now'"),
 ]

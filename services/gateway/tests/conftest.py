@@ -33,7 +33,7 @@ def tenant():
 
 @pytest.fixture
 async def gateway(nc):
-    config = GatewayConfig(listen="127.0.0.1:0", max_messages_per_s=200, motion_timeout_s=0.5, max_message_bytes=256 << 10)
+    config = GatewayConfig(listen="127.0.0.1:0", max_messages_per_s=200, motion_timeout_s=0.5, max_message_bytes=256 << 10, max_frame_bytes=128 << 10)
     gw = await start_gateway(nc, config, ServiceMetrics("gateway"))
     yield gw
     await gw.stop(grace=0.5)

@@ -322,9 +322,12 @@ def test_depth_frames_are_millimetres_that_the_gateway_takes(arm, rig, sim, imag
     emb.cameras.append(rig.spec(sim.data))
     validate_embodiment(emb, Limits())
     validate_depth_frame(frame, emb, Limits(), now=NOW)
-    # Float metres are twice the size: over the gateway's limit at this resolution.
+    # Float metres are twice the size (over one NATS message: the gateway stores them), and
+    # a gateway with a smaller frame limit refuses them naming the size.
+    float_frame = depth_frame("front", image.depth, dtype="float32", timestamp=NOW)
+    validate_depth_frame(float_frame, emb, Limits(), now=NOW)
     with pytest.raises(InvalidArgument, match=r"depth_frame.depth is 1228800 bytes; at most 921600"):
-        validate_depth_frame(depth_frame("front", image.depth, dtype="float32", timestamp=NOW), emb, Limits(), now=NOW)
+        validate_depth_frame(float_frame, emb, Limits(max_frame_bytes=900 << 10), now=NOW)
 
 
 def test_millimetres_round_and_saturate():

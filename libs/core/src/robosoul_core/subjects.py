@@ -20,6 +20,8 @@ RESERVED_TENANTS = frozenset({"svc"})
 # KV buckets.
 API_KEYS_BUCKET = "rs_api_keys"
 ROBOTS_BUCKET = "rs_robots"
+# Object store bucket for observations larger than one NATS message (robosoul_core.frames).
+FRAMES_BUCKET = "rs_frames"
 
 
 def check_id(value: str, what: str) -> str:

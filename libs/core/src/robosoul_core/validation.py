@@ -36,7 +36,7 @@ class Limits:
     max_joints: int = 64
     max_mjcf_bytes: int = 2 << 20
     max_asset_bytes: int = 16 << 20
-    max_frame_bytes: int = 900 << 10
+    max_frame_bytes: int = 8 << 20
     max_audio_frames: int = 48_000
     max_clock_skew_s: float = 10.0
 

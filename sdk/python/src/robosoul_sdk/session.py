@@ -170,6 +170,7 @@ class Session:
         self._fatal: RoboSoulError | None = None
         self._goal: session_pb2.Goal | None = None
         self._seq = 0
+        self._max_frame_bytes = Limits().max_frame_bytes  # until the gateway says its own (SessionStarted.limits)
         # seq -> (monotonic time of the observation, its wall-clock timestamp in ns, span)
         self._pending: dict[int, tuple[float, int, trace.Span]] = {}
         self._rtt_estimate: float | None = None
@@ -302,8 +303,9 @@ class Session:
         """Send one colour image of a camera in the embodiment; RoboSoul's perception finds objects and people in it.
 
         `rgb` is uint8 RGB of shape (height, width, 3) at the camera's registered size,
-        sent as `encoding` "jpeg" (default; `quality` 1..100), "png" or "rgb8" (raw; at
-        most 900 KiB, so JPEG for 640x480 and up). Encoding here needs opencv-python-headless
+        sent as `encoding` "jpeg" (default; `quality` 1..100), "png" or "rgb8" (raw: no
+        encoding time, more bytes; frames up to the gateway's limit, 8 MiB by default, and
+        those over 1 MiB travel through JetStream's object store). Encoding here needs opencv-python-headless
         or Pillow. Bytes already encoded as JPEG or PNG go as they are (`encoding` says which).
         `timestamp` is the capture time (seconds since the epoch, or a Timestamp; default
         now): a colour frame is paired with the depth frame of the same camera nearest in time.
@@ -316,7 +318,7 @@ class Session:
         if kind is None:
             raise InvalidArgument(f"encoding {encoding!r} is not one of {sorted(_IMAGE_ENCODINGS)}")
         frame = session_pb2.CameraFrame(timestamp=_timestamp(timestamp), camera=camera, encoding=kind, width=spec.width, height=spec.height)
-        max_bytes = Limits().max_frame_bytes
+        max_bytes = self._max_frame_bytes
         if isinstance(rgb, bytes | bytearray | memoryview):
             data = bytes(rgb)
             if kind == session_pb2.IMAGE_ENCODING_RGB8:
@@ -351,8 +353,8 @@ class Session:
 
         `depth` has shape (height, width): float metres (NaN, infinity or 0 where there is
         no reading) or uint16 millimetres (0: none). Float metres go as uint16 millimetres
-        (half the bytes; a float32 640x480 frame is over the 900 KiB limit) unless
-        `millimetres` is False. `timestamp` as for `send_camera_frame`.
+        (half the bytes: a 640x480 uint16 frame fits in one NATS message, a float32 one goes
+        through the object store) unless `millimetres` is False. `timestamp` as for `send_camera_frame`.
 
             await session.send_depth_frame(depth_m, camera="head", timestamp=captured_at)
         """
@@ -374,7 +376,7 @@ class Session:
                     out = np.where(np.isfinite(depth) & (depth > 0), depth, 0).astype(np.float32)
         else:
             raise InvalidArgument(f"depth must be float metres or uint16 millimetres, not {depth.dtype}")
-        max_bytes = Limits().max_frame_bytes
+        max_bytes = self._max_frame_bytes
         if out.nbytes > max_bytes:
             raise InvalidArgument(f"the depth frame is {out.nbytes} bytes; at most {max_bytes}" + ("" if millimetres else ": send millimetres"))
         frame = session_pb2.DepthFrame(timestamp=_timestamp(timestamp), camera=camera, depth=from_numpy(np.ascontiguousarray(out)))
@@ -455,6 +457,7 @@ class Session:
 
     def _on_started(self, started: session_pb2.SessionStarted) -> None:
         self.session_id = started.session_id
+        self._max_frame_bytes = started.limits.max_frame_bytes or Limits().max_frame_bytes
         if self.robot is None:
             self.robot = started.robot
             self._joint_names = [j.name for j in started.robot.embodiment.joints]

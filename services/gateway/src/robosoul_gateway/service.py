@@ -26,6 +26,7 @@ from robosoul_core.errors import (
     RoboSoulError,
     Unavailable,
 )
+from robosoul_core.frames import FrameStore
 from robosoul_core.registry import RobotRegistry
 from robosoul_core.telemetry import ServiceMetrics, extract, inject
 from robosoul_core.validation import Limits, validate_persona, validate_robot
@@ -62,8 +63,10 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
         self._per_tenant: Counter[str] = Counter()
         self._command_sub = None
         self._registry_follower: asyncio.Task | None = None
+        self.frames = FrameStore(nc, timeout_s=config.frame_store_timeout_s, max_frame_bytes=config.max_frame_bytes)
 
     async def start(self) -> None:
+        await self.frames.create(ttl_s=self.config.frame_store_ttl_s, max_bytes=self.config.frame_store_max_bytes)
         self._command_sub = await self.nc.subscribe(COMMAND_SUBJECT, cb=self._on_command)
         self._registry_follower = asyncio.create_task(self._follow_registry())
 
@@ -195,7 +198,7 @@ class RobotService(robot_service_pb2_grpc.RobotServiceServicer):
 
         session = Session(
             session_id=uuid.uuid4().hex, principal=principal, robot=robot, nc=self.nc,
-            config=self.config, limits=self.limits, metrics=self.metrics,
+            config=self.config, limits=self.limits, metrics=self.metrics, frames=self.frames,
         )
         old = self.sessions.get(key)
         if old is not None:

@@ -30,6 +30,7 @@ from robosoul_core.errors import (
     RoboSoulError,
     grpc_code_int,
 )
+from robosoul_core.frames import FrameStore
 from robosoul_core.telemetry import ServiceMetrics, extract, inject
 from robosoul_core.validation import (
     Limits,
@@ -81,6 +82,7 @@ class Session:
         config: GatewayConfig,
         limits: Limits,
         metrics: ServiceMetrics,
+        frames: FrameStore | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self.session_id = session_id
@@ -90,6 +92,11 @@ class Session:
         self._config = config
         self._limits = limits
         self._metrics = metrics
+        # Where observations too large for one NATS message go (None: they are refused).
+        self._frames = frames
+        self._stored_in_flight = 0
+        self._stored_dropped = 0
+        self._last_store_notice = 0.0
         self._clock = clock
         self.outbox: asyncio.Queue[session_pb2.BrainMessage] = asyncio.Queue(maxsize=config.outbox_size)
         self.ended = asyncio.Event()
@@ -155,6 +162,7 @@ class Session:
                     max_message_bytes=self._config.max_message_bytes,
                     max_joints=self._limits.max_joints,
                     max_clock_skew_s=self._limits.max_clock_skew_s,
+                    max_frame_bytes=self._limits.max_frame_bytes,
                 ),
             )
         )
@@ -284,7 +292,7 @@ class Session:
         if kind == "joint_state" and obs.request_actions:
             self._request_actions(obs, dict(trace_context))
         elif kind != "joint_state":
-            self._spawn(self._forward(kind, obs, dict(trace_context)))
+            self._forward_observation(kind, obs, dict(trace_context))
 
     def _request_actions(self, obs: session_pb2.Observation, trace_context: dict[str, str]) -> None:
         if self.stopped:
@@ -332,11 +340,55 @@ class Session:
             self._in_flight -= 1
             self._metrics.observe("Connect.request_actions", code, time.perf_counter() - started)
 
-    async def _forward(self, kind: str, obs: session_pb2.Observation, trace_context: dict[str, str]) -> None:
+    def _forward_observation(self, kind: str, obs: session_pb2.Observation, trace_context: dict[str, str]) -> None:
         envelope = control_pb2.ObservationEnvelope(tenant=self.tenant, robot_id=self.robot_id, session_id=self.session_id, observation=obs)
+        size = envelope.ByteSize()
+        inline_limit = self._frames.inline_limit if self._frames is not None else self._nc.max_payload
+        if size <= inline_limit:
+            self._spawn(self._forward(kind, envelope.SerializeToString(), trace_context))
+        elif self._frames is None:
+            raise ResourceExhausted(f"{kind} is {size} bytes; this gateway forwards at most {inline_limit} (no frame store)")
+        elif self._stored_in_flight >= self._config.max_stored_frames_in_flight:
+            self._drop_stored(kind)
+        else:
+            self._stored_in_flight += 1
+            self._spawn(self._forward_stored(kind, envelope, trace_context))
+
+    async def _forward(self, kind: str, data: bytes, trace_context: dict[str, str]) -> None:
         subject = subjects.robot_subject(self.tenant, self.robot_id, f"obs.{kind}")
         with tracer.start_as_current_span(f"gateway.forward {kind}", context=extract(trace_context)):
-            await self._nc.publish(subject, envelope.SerializeToString(), headers=inject())
+            await self._nc.publish(subject, data, headers=inject())
+
+    async def _forward_stored(self, kind: str, envelope: control_pb2.ObservationEnvelope, trace_context: dict[str, str]) -> None:
+        """A frame too large for one NATS message: into the object store, and a reference to it on the usual subject."""
+        subject = subjects.robot_subject(self.tenant, self.robot_id, f"obs.{kind}")
+        started = time.perf_counter()
+        code = "OK"
+        try:
+            with tracer.start_as_current_span(f"gateway.forward {kind}", context=extract(trace_context)) as span:
+                span.set_attribute("robosoul.stored", True)
+                reference = await self._frames.put(envelope)
+                span.set_attribute("robosoul.stored_bytes", reference.stored_observation.size)
+                await self._nc.publish(subject, reference.SerializeToString(), headers=inject())
+        except RoboSoulError as err:
+            code = err.grpc_code.name
+            log.warning("session %s: %s %d not forwarded: %s", self.session_id, kind, envelope.observation.seq, err.message)
+            self.send_error(err, envelope.observation.seq)
+        finally:
+            self._stored_in_flight -= 1
+            self._metrics.observe(f"Connect.store_{kind}", code, time.perf_counter() - started)
+
+    def _drop_stored(self, kind: str) -> None:
+        """The object store is behind this robot's frames: drop the newest and say so, at most twice a second."""
+        self._stored_dropped += 1
+        self._metrics.observe(f"Connect.store_{kind}", "RESOURCE_EXHAUSTED", 0.0)
+        now = time.monotonic()
+        if now - self._last_store_notice >= 0.5:
+            self.send_error(ResourceExhausted(
+                f"{self._stored_dropped} large frame(s) dropped: {self._config.max_stored_frames_in_flight} are already being stored; "
+                "send fewer or smaller frames (JPEG)"
+            ))
+            self._stored_dropped, self._last_store_notice = 0, now
 
     async def _converse(self, text, trace_context: dict[str, str]) -> None:
         """Hand an utterance to the language service; its replies, goal and any stop come back on .cmd."""

@@ -14,6 +14,7 @@ from robosoul.v1 import dialogue_pb2
 from robosoul_core import bus, subjects
 from robosoul_core.config import MetricsConfig, NatsConfig, TelemetryConfig
 from robosoul_core.errors import RoboSoulError
+from robosoul_core.frames import FrameStore
 from robosoul_core.registry import RobotRegistry
 from robosoul_core.runtime import run_main, serve_until, stop_event_on_signals
 from robosoul_core.telemetry import OpsServer, ServiceMetrics, inject, setup_tracing
@@ -52,6 +53,7 @@ async def run() -> None:
 
     perception = PerceptionService(
         get_robot=registry.get, publish=publish, people=people_detector(config), config=config, metrics=metrics,
+        frames=FrameStore(nc, timeout_s=config.frame_fetch_timeout_s),
     )
     await perception.start()
 

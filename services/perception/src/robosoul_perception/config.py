@@ -28,5 +28,7 @@ class PerceptionConfig(EnvConfig):
     people_timeout_s: float = Field(default=5.0, gt=0, le=60)
     # Frames a new object must be seen in before it gets an id (robosoul_perception.tracking).
     confirm_hits: int = Field(default=2, ge=1, le=30)
+    # Deadline for fetching a frame the gateway put in the object store (too large for one NATS message).
+    frame_fetch_timeout_s: float = Field(default=2.0, gt=0, le=30)
     # A robot's perception state (trackers, depth) is dropped after this long without frames.
     idle_s: float = Field(default=60.0, gt=0)

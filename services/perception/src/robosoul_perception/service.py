@@ -40,6 +40,7 @@ from robosoul.bus.v1 import control_pb2
 from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2, tensor_pb2
 from robosoul_core.camera import PinholeCamera
 from robosoul_core.errors import FailedPrecondition, Internal, InvalidArgument, RoboSoulError
+from robosoul_core.frames import FrameStore
 from robosoul_core.subjects import check_id, check_tenant
 from robosoul_core.telemetry import ServiceMetrics, extract
 from robosoul_core.tensors import to_numpy
@@ -171,9 +172,11 @@ class PerceptionService:
         config: PerceptionConfig | None = None,
         detector: ObjectDetector | None = None,
         metrics: ServiceMetrics | None = None,
+        frames: FrameStore | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._get_robot = get_robot
+        self._frames = frames
         self._publish = publish
         self._people = people
         self._config = config or PerceptionConfig()
@@ -212,6 +215,7 @@ class PerceptionService:
     async def on_camera_frame(self, envelope: control_pb2.ObservationEnvelope, trace_context: Mapping[str, str] | None = None) -> None:
         """One colour frame a robot sent: decoded and queued for its scene (raises InvalidArgument for a bad one)."""
         received = self._clock()
+        envelope = await self._resolve(envelope)
         tenant, robot_id = self._ids(envelope, "camera_frame")
         frame = envelope.observation.camera_frame
         view = await self._camera(tenant, robot_id, frame.camera, "camera_frame.camera")
@@ -239,6 +243,7 @@ class PerceptionService:
 
     async def on_depth_frame(self, envelope: control_pb2.ObservationEnvelope, trace_context: Mapping[str, str] | None = None) -> None:
         """One depth frame (float32 metres or uint16 millimetres): kept to pair colour frames with."""
+        envelope = await self._resolve(envelope)
         tenant, robot_id = self._ids(envelope, "depth_frame")
         frame = envelope.observation.depth_frame
         view = await self._camera(tenant, robot_id, frame.camera, "depth_frame.camera")
@@ -257,6 +262,16 @@ class PerceptionService:
         viewer.depth.setdefault(spec.name, deque(maxlen=DEPTH_FRAMES_KEPT)).append((_nanos(frame.timestamp), depth))
         arrived, viewer.depth_arrived = viewer.depth_arrived, asyncio.Event()
         arrived.set()
+
+    async def _resolve(self, envelope: control_pb2.ObservationEnvelope) -> control_pb2.ObservationEnvelope:
+        """A frame the gateway put in the object store, fetched (one too large for a NATS message)."""
+        if not envelope.HasField("stored_observation"):
+            return envelope
+        check_tenant(envelope.tenant)
+        check_id(envelope.robot_id, "robot_id")
+        if self._frames is None:
+            raise FailedPrecondition("a stored frame arrived, but this perception service has no frame store")
+        return await self._frames.resolve(envelope)
 
     def _ids(self, envelope: control_pb2.ObservationEnvelope, kind: str) -> tuple[str, str]:
         check_tenant(envelope.tenant)

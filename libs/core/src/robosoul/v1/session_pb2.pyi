@@ -355,14 +355,16 @@ class Stop(_message.Message):
     def __init__(self, reason: _Optional[str] = ..., source: _Optional[str] = ..., timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SessionLimits(_message.Message):
-    __slots__ = ("max_message_bytes", "max_joints", "max_clock_skew_s")
+    __slots__ = ("max_message_bytes", "max_joints", "max_clock_skew_s", "max_frame_bytes")
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_JOINTS_FIELD_NUMBER: _ClassVar[int]
     MAX_CLOCK_SKEW_S_FIELD_NUMBER: _ClassVar[int]
+    MAX_FRAME_BYTES_FIELD_NUMBER: _ClassVar[int]
     max_message_bytes: int
     max_joints: int
     max_clock_skew_s: float
-    def __init__(self, max_message_bytes: _Optional[int] = ..., max_joints: _Optional[int] = ..., max_clock_skew_s: _Optional[float] = ...) -> None: ...
+    max_frame_bytes: int
+    def __init__(self, max_message_bytes: _Optional[int] = ..., max_joints: _Optional[int] = ..., max_clock_skew_s: _Optional[float] = ..., max_frame_bytes: _Optional[int] = ...) -> None: ...
 
 class SessionStarted(_message.Message):
     __slots__ = ("session_id", "robot", "server_time", "limits")

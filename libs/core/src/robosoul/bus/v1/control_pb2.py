@@ -16,19 +16,21 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from robosoul.v1 import session_pb2 as robosoul_dot_v1_dot_session__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1drobosoul/bus/v1/control.proto\x12\x0frobosoul.bus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19robosoul/v1/session.proto\"\xdf\x01\n\x0c\x41piKeyRecord\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12#\n\x04role\x18\x03 \x01(\x0e\x32\x15.robosoul.bus.v1.Role\x12\x0c\n\x04salt\x18\x04 \x01(\x0c\x12\x13\n\x0bsecret_hash\x18\x05 \x01(\x0c\x12\x11\n\talgorithm\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07revoked\x18\x08 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\t \x01(\t\"\xab\x02\n\x0cRobotCommand\x12!\n\x04goal\x18\x01 \x01(\x0b\x32\x11.robosoul.v1.GoalH\x00\x12!\n\x04stop\x18\x02 \x01(\x0b\x32\x11.robosoul.v1.StopH\x00\x12*\n\x06speech\x18\x03 \x01(\x0b\x32\x18.robosoul.v1.SpeechAudioH\x00\x12#\n\x05\x65vent\x18\x04 \x01(\x0b\x32\x12.robosoul.v1.EventH\x00\x12#\n\x05reply\x18\x05 \x01(\x0b\x32\x12.robosoul.v1.ReplyH\x00\x12\x32\n\rcancel_speech\x18\x06 \x01(\x0b\x32\x19.robosoul.v1.CancelSpeechH\x00\x12#\n\x05heard\x18\x07 \x01(\x0b\x32\x12.robosoul.v1.HeardH\x00\x42\x06\n\x04\x62ody\"z\n\x13ObservationEnvelope\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08robot_id\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12-\n\x0bobservation\x18\x04 \x01(\x0b\x32\x18.robosoul.v1.Observation*@\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n\rROLE_OPERATOR\x10\x01\x12\x0f\n\x0bROLE_VIEWER\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1drobosoul/bus/v1/control.proto\x12\x0frobosoul.bus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19robosoul/v1/session.proto\"\xdf\x01\n\x0c\x41piKeyRecord\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12#\n\x04role\x18\x03 \x01(\x0e\x32\x15.robosoul.bus.v1.Role\x12\x0c\n\x04salt\x18\x04 \x01(\x0c\x12\x13\n\x0bsecret_hash\x18\x05 \x01(\x0c\x12\x11\n\talgorithm\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07revoked\x18\x08 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\t \x01(\t\"\xab\x02\n\x0cRobotCommand\x12!\n\x04goal\x18\x01 \x01(\x0b\x32\x11.robosoul.v1.GoalH\x00\x12!\n\x04stop\x18\x02 \x01(\x0b\x32\x11.robosoul.v1.StopH\x00\x12*\n\x06speech\x18\x03 \x01(\x0b\x32\x18.robosoul.v1.SpeechAudioH\x00\x12#\n\x05\x65vent\x18\x04 \x01(\x0b\x32\x12.robosoul.v1.EventH\x00\x12#\n\x05reply\x18\x05 \x01(\x0b\x32\x12.robosoul.v1.ReplyH\x00\x12\x32\n\rcancel_speech\x18\x06 \x01(\x0b\x32\x19.robosoul.v1.CancelSpeechH\x00\x12#\n\x05heard\x18\x07 \x01(\x0b\x32\x12.robosoul.v1.HeardH\x00\x42\x06\n\x04\x62ody\"\xb5\x01\n\x13ObservationEnvelope\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08robot_id\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12-\n\x0bobservation\x18\x04 \x01(\x0b\x32\x18.robosoul.v1.Observation\x12\x39\n\x12stored_observation\x18\x05 \x01(\x0b\x32\x1d.robosoul.bus.v1.StoredObject\":\n\x0cStoredObject\x12\x0e\n\x06\x62ucket\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04*@\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n\rROLE_OPERATOR\x10\x01\x12\x0f\n\x0bROLE_VIEWER\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'robosoul.bus.v1.control_pb2', _globals)
 if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
-  _globals['_ROLE']._serialized_start=762
-  _globals['_ROLE']._serialized_end=826
+  _globals['_ROLE']._serialized_start=882
+  _globals['_ROLE']._serialized_end=946
   _globals['_APIKEYRECORD']._serialized_start=111
   _globals['_APIKEYRECORD']._serialized_end=334
   _globals['_ROBOTCOMMAND']._serialized_start=337
   _globals['_ROBOTCOMMAND']._serialized_end=636
-  _globals['_OBSERVATIONENVELOPE']._serialized_start=638
-  _globals['_OBSERVATIONENVELOPE']._serialized_end=760
+  _globals['_OBSERVATIONENVELOPE']._serialized_start=639
+  _globals['_OBSERVATIONENVELOPE']._serialized_end=820
+  _globals['_STOREDOBJECT']._serialized_start=822
+  _globals['_STOREDOBJECT']._serialized_end=880
 # @@protoc_insertion_point(module_scope)

@@ -57,13 +57,25 @@ class RobotCommand(_message.Message):
     def __init__(self, goal: _Optional[_Union[_session_pb2.Goal, _Mapping]] = ..., stop: _Optional[_Union[_session_pb2.Stop, _Mapping]] = ..., speech: _Optional[_Union[_session_pb2.SpeechAudio, _Mapping]] = ..., event: _Optional[_Union[_session_pb2.Event, _Mapping]] = ..., reply: _Optional[_Union[_session_pb2.Reply, _Mapping]] = ..., cancel_speech: _Optional[_Union[_session_pb2.CancelSpeech, _Mapping]] = ..., heard: _Optional[_Union[_session_pb2.Heard, _Mapping]] = ...) -> None: ...
 
 class ObservationEnvelope(_message.Message):
-    __slots__ = ("tenant", "robot_id", "session_id", "observation")
+    __slots__ = ("tenant", "robot_id", "session_id", "observation", "stored_observation")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     ROBOT_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     OBSERVATION_FIELD_NUMBER: _ClassVar[int]
+    STORED_OBSERVATION_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     robot_id: str
     session_id: str
     observation: _session_pb2.Observation
-    def __init__(self, tenant: _Optional[str] = ..., robot_id: _Optional[str] = ..., session_id: _Optional[str] = ..., observation: _Optional[_Union[_session_pb2.Observation, _Mapping]] = ...) -> None: ...
+    stored_observation: StoredObject
+    def __init__(self, tenant: _Optional[str] = ..., robot_id: _Optional[str] = ..., session_id: _Optional[str] = ..., observation: _Optional[_Union[_session_pb2.Observation, _Mapping]] = ..., stored_observation: _Optional[_Union[StoredObject, _Mapping]] = ...) -> None: ...
+
+class StoredObject(_message.Message):
+    __slots__ = ("bucket", "name", "size")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    name: str
+    size: int
+    def __init__(self, bucket: _Optional[str] = ..., name: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
