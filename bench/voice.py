@@ -154,7 +154,7 @@ def main() -> None:
                           echoes=args.echoes if "echo" in parts else 0)
     print(f"voice set (seed {args.seed}): {len(cases)} cases, {len({c.speaker for c in cases})} speakers, built in {time.time() - t0:.0f} s", file=sys.stderr)
     asr = Asr()
-    models = (None, SmartTurn(), functools.partial(asr, prompt=args.asr_prompt) if args.asr_prompt else asr)
+    models = (None, SmartTurn(), functools.partial(asr.transcribe, prompt=args.asr_prompt))
     cache: dict = {}
     if "turn" in parts:
         turn_section([c for c in cases if c.kind == "turn"], models, cache)

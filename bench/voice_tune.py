@@ -1,10 +1,16 @@
 """Tune the end-of-turn policy on the dev split (seed 0) of the voice set; prints the TurnPolicy to use.
 
     python bench/voice_tune.py [--seed 0]
+    python bench/voice_tune.py --unsure=-99:1,-0.6:0.8 --seeds 0,2,3
 
 Records, for every pause and every true end, the signals at each candidate
 checkpoint once (the models run once), then searches weights and silence steps
 for the smallest median response gap with at most `--max-cuts` false cuts.
+
+`--unsure` replays whole turns (recognition and the judge run once and are reused)
+for each candidate `logprob:cap` of the rule that caps the judge's completeness when
+Whisper is unsure of the last word (`TurnPolicy.unsure_logprob`, `unsure_text_cap`),
+on dev seeds only (seed 1 is the test split), and prints cuts and response gaps.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy as np
 from robosoul_voice import evalset
 from robosoul_voice.completeness import default
 from robosoul_voice.models import FRAME, Asr, SmartTurn, Vad
-from robosoul_voice.stream import Transcriber, VoiceStream
+from robosoul_voice.stream import Transcriber, TurnEnded, VoiceStream
 from robosoul_voice.turn import TurnPolicy, text_completeness
 
 LEVELS = (200, 350, 500, 700, 1000, 1700)
@@ -100,13 +106,46 @@ def evaluate(tr, w, steps, sure=None):
     return cuts, n_pauses, float(np.median(gaps)) if gaps else 1e9
 
 
+def sweep_unsure(seeds: list[int], candidates: list[tuple[float, float]]) -> None:
+    asr, smart, judge = Asr(), SmartTurn(), default()
+    cases = [c for seed in seeds for c in evalset.build(seed, turns=48, emotions=0, echoes=0) if c.kind == "turn"]
+    cache: dict = {}  # the same audio is recognised and judged once, its compute time charged on every replay
+    print(f"dev seeds {seeds}: {len(cases)} turns, {sum(bool(c.pauses) for c in cases)} with a mid-sentence pause")
+    print("| unsure log prob < | completeness cap | false cuts | gap p50 ms | p75 | p95 |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for logprob, cap in candidates:
+        policy = TurnPolicy(unsure_logprob=logprob, unsure_text_cap=cap)
+        cuts = n = 0
+        gaps = []
+        for case in cases:
+            stream = VoiceStream(vad=Vad(), smart_turn=smart, transcriber=Transcriber(asr.transcribe, live=False, cache=cache),
+                                 policy=policy, completeness=judge)
+            ends = []
+            for i in range(0, len(case.audio) - FRAME + 1, FRAME):
+                ends += [e for e in stream.feed(case.audio[i: i + FRAME]) if isinstance(e, TurnEnded)]
+            n += bool(case.pauses)
+            cuts += bool(case.pauses) and any(e.decided_s < case.speech_end_s - 0.05 for e in ends)
+            final = next((e for e in ends if e.decided_s >= case.speech_end_s - 0.05), None)
+            if final is not None:
+                gaps.append((final.decided_s - case.speech_end_s) * 1000 + final.asr_wait_ms)
+        p50, p75, p95 = np.percentile(gaps, [50, 75, 95])
+        print(f"| {logprob:g} | {cap:g} | {cuts}/{n} | {p50:.0f} | {p75:.0f} | {p95:.0f} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-cuts", type=float, default=0.05)
     parser.add_argument("--completeness", choices=("lm", "words"), default="lm", help="the language-model judge or the word-list baseline")
     parser.add_argument("--traces", type=Path, help="keep the recorded signals in this JSON file and reuse them if it exists")
+    parser.add_argument("--unsure", help="sweep logprob:cap candidates of the unsure-last-word rule instead (e.g. '-99:1,-0.6:0.8')")
+    parser.add_argument("--seeds", default="0,2,3", help="with --unsure: the dev seeds")
     args = parser.parse_args()
+    if args.unsure:
+        if "1" in args.seeds.split(","):
+            parser.error("seed 1 is the test split: tune on other seeds")
+        sweep_unsure([int(s) for s in args.seeds.split(",")], [tuple(map(float, c.split(":"))) for c in args.unsure.split(",")])
+        return
     completeness = default() if args.completeness == "lm" else text_completeness
     cases = [c for c in evalset.build(args.seed, turns=48, emotions=0, echoes=0)]
     if args.traces is not None and args.traces.exists():

@@ -86,3 +86,16 @@ def test_a_transcript_the_judge_is_sure_of_caps_the_wait_whatever_prosody_says()
     assert policy.silence_needed_ms(low) > policy.sure_silence_ms
     assert policy.silence_needed_ms(low, text=0.97) == policy.sure_silence_ms
     assert policy.silence_needed_ms(low, text=0.5) == policy.silence_needed_ms(low)  # unsure words: no cap
+
+
+@pytest.mark.parametrize("judged, logprob, expected", [
+    (0.97, -0.05, 0.97),  # sure of the words: the judge's say
+    (0.97, -0.59, 0.97),  # just above the threshold
+    (0.97, -0.61, 0.8),   # unsure of the last word: capped
+    (0.97, -5.0, 0.8),
+    (0.3, -5.0, 0.3),     # an unfinished reading is never raised
+    (0.8, -1.0, 0.8),
+])
+def test_an_unsure_last_word_caps_completeness(judged, logprob, expected):
+    assert TurnPolicy().text_score(judged, logprob) == pytest.approx(expected)
+    assert FixedSilence(800).text_score(judged, logprob) == judged  # the baseline ignores it

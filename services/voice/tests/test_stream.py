@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from robosoul_voice.models import FRAME, SAMPLE_RATE, Vad
+from robosoul_voice.models import FRAME, SAMPLE_RATE, Transcript, Vad
 from robosoul_voice.stream import SpeechStarted, Transcriber, TurnEnded, VoiceStream
 from robosoul_voice.turn import FixedSilence
 
@@ -99,3 +99,29 @@ def test_a_question_s_rising_end_does_not_read_as_a_pause(models, say):
     assert statement.finality < statement.text  # the voice's rise reads as unfinished...
     assert question.finality >= question.text and question.score > statement.score  # ...but not in a question
     assert question.silence_ms <= statement.silence_ms
+
+
+def test_an_unsure_last_word_does_not_end_the_turn_early(models, say):
+    # Whisper often makes an ending of the word before a pause ("remind me to ..." heard as
+    # "Remind me too."), and is unsure of it: then the judge's "complete" counts for less
+    # and the turn waits longer for more speech.
+    smart, asr, _ = models
+    audio = np.concatenate([silence(0.3), say("Please pick up the red cube."), silence(3.0)])
+
+    def turn(logprob):
+        recognise = lambda a: Transcript(asr(a), logprob)  # noqa: E731 - the real words, a chosen confidence
+        stream = VoiceStream(vad=Vad(), smart_turn=smart, transcriber=Transcriber(recognise, live=False))
+        return next(e for _, e in feed_all(stream, audio) if isinstance(e, TurnEnded))
+
+    sure, unsure = turn(-0.05), turn(-2.0)
+    assert sure.transcript == unsure.transcript and "pick up the red cube" in sure.transcript.lower()
+    assert sure.text > 0.8 and unsure.text == pytest.approx(0.8)
+    assert unsure.silence_ms > sure.silence_ms
+
+
+def test_whisper_says_how_sure_it_is_of_the_last_word(models, say):
+    _, asr, _ = models
+    heard = asr.transcribe(say("Please open the door."))
+    assert heard.text == asr(say("Please open the door.")) and "open the door" in heard.text.lower()
+    assert -0.6 < heard.last_word_logprob <= 0.0  # a clear last word
+    assert asr.transcribe(np.zeros(800, np.float32)) == Transcript("")  # under 0.1 s: nothing to hear

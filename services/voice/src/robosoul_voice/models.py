@@ -106,6 +106,19 @@ class SmartTurn:
 DOMAIN_PROMPT = "Pick up the red cube. Grab the blue block. The green ball."
 
 
+# Tokens of a transcript's last word whose least likely one is its confidence.
+LAST_WORD_TOKENS = 2
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    # Log probability of the least likely of the last word's tokens (0: sure, or not known).
+    # Whisper low on it has often turned the word before a pause into an ending
+    # ("remind me to ..." heard as "Remind me too."), see turn.TurnPolicy.
+    last_word_logprob: float = 0.0
+
+
 class Asr:
     """English speech to text (Whisper tiny.en, int8).
 
@@ -135,8 +148,12 @@ class Asr:
         self._lock = threading.Lock()
 
     def __call__(self, audio: np.ndarray, *, prompt: str = "") -> str:
+        return self.transcribe(audio, prompt=prompt).text
+
+    def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> Transcript:
+        """The text, and how sure Whisper was of its last word (short turns; a full window says 0)."""
         if len(audio) < SAMPLE_RATE // 10:
-            return ""
+            return Transcript("")
         audio = audio.astype(np.float32)
         prompt = prompt.strip()
         with self._lock:
@@ -146,7 +163,7 @@ class Asr:
                 audio, language="en", beam_size=1, without_timestamps=True, condition_on_previous_text=False, vad_filter=False,
                 initial_prompt=prompt or None,
             )
-            return " ".join(s.text.strip() for s in segments).strip()
+            return Transcript(" ".join(s.text.strip() for s in segments).strip())
 
     def _prompt_tokens(self, prompt: str) -> list[int]:
         tokens = self._prompts.get(prompt)
@@ -154,7 +171,7 @@ class Asr:
             tokens = self._prompts[prompt] = [self._tokenizer.sot_prev, *self._tokenizer.encode(" " + prompt)]
         return tokens
 
-    def _short(self, audio: np.ndarray, prompt: str) -> str:
+    def _short(self, audio: np.ndarray, prompt: str) -> Transcript:
         import ctranslate2
 
         features = self._model.feature_extractor(np.concatenate([audio, self._pad]))
@@ -166,8 +183,19 @@ class Asr:
             [start],
             beam_size=1, suppress_blank=True, suppress_tokens=[-1], no_repeat_ngram_size=4,
             max_length=len(start) + 8 + int(6 * len(audio) / SAMPLE_RATE),  # ≤ 6 tokens a second of speech
-        )
-        return tok.decode([t for t in result[0].sequences_ids[0] if t < tok.eot]).strip()
+            return_logits_vocab=True,
+        )[0]
+        ids = [t for t in result.sequences_ids[0] if t < tok.eot]
+        # The last word's tokens (punctuation aside), their log probabilities from the step logits.
+        wordy = [i for i, t in enumerate(ids) if tok.decode([t]).strip(" .,?!")][-LAST_WORD_TOKENS:]
+        logprobs = [_log_softmax_at(np.asarray(result.logits[0][i]), ids[i]) for i in wordy]
+        return Transcript(tok.decode(ids).strip(), min(logprobs, default=0.0))
+
+
+def _log_softmax_at(logits: np.ndarray, index: int) -> float:
+    x = logits.astype(np.float64).ravel()
+    top = x.max()
+    return float(x[index] - top - np.log(np.exp(x - top).sum()))
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from robosoul_core.telemetry import extract
 from robosoul_core.tensors import from_numpy, to_numpy
 from robosoul_voice import completeness as completeness_model
 from robosoul_voice import speech
-from robosoul_voice.models import DOMAIN_PROMPT, SAMPLE_RATE, Vad, resample
+from robosoul_voice.models import DOMAIN_PROMPT, SAMPLE_RATE, Transcript, Vad, resample
 from robosoul_voice.stream import SpeechStarted, Transcriber, TurnEnded, VoiceStream
 from robosoul_voice.turn import TurnPolicy
 
@@ -56,7 +56,7 @@ SCENE_FRESH_S = 10.0
 @dataclass
 class Models:
     smart_turn: Callable[[np.ndarray], float]
-    asr: Callable[..., str]  # (audio, prompt=...) -> text: robosoul_voice.models.Asr
+    asr: Callable[..., str | Transcript]  # (audio, prompt=...) -> text: robosoul_voice.models.Asr.transcribe (or Asr)
     tts: object  # robosoul_voice.models.Tts
     # How finished a transcript reads (robosoul_voice.completeness); loaded at start, not at the first turn.
     completeness: Callable[[str], float] = field(default_factory=lambda: completeness_model.default())
@@ -160,7 +160,7 @@ class VoiceService:
         if scene.objects:
             self._saw_objects[(tenant, robot_id)] = self._clock()
 
-    def _recognise(self, key: tuple[str, str], audio: np.ndarray) -> str:
+    def _recognise(self, key: tuple[str, str], audio: np.ndarray) -> str | Transcript:
         seen = self._saw_objects.get(key)
         fresh = seen is not None and self._clock() - seen < SCENE_FRESH_S
         return self._models.asr(audio, prompt=self._asr_prompt if fresh else "")

@@ -23,7 +23,7 @@ from robosoul.v1 import dialogue_pb2
 from robosoul_voice import completeness as completeness_model
 from robosoul_voice.echo import EchoCanceller
 from robosoul_voice.emotion import fuse
-from robosoul_voice.models import FRAME, SAMPLE_RATE
+from robosoul_voice.models import FRAME, SAMPLE_RATE, Transcript
 from robosoul_voice.prosody import Prosody, SpeakerBaseline, measure
 from robosoul_voice.turn import TurnPolicy, prosody_finality
 
@@ -34,9 +34,11 @@ MIN_SPEECH_S = 0.15
 
 
 class Job:
-    """A transcript being made, with how finished it reads. Offline jobs know when (in audio time) both exist: `done_at`."""
+    """A transcript being made, with how finished it reads and how sure the recogniser was of
+    its last word: `result()` -> (text, completeness, last-word log probability). Offline jobs
+    know when (in audio time) these exist: `done_at`."""
 
-    def __init__(self, ready: Callable[[float], bool], result: Callable[[], tuple[str, float]], done_at: float | None = None):
+    def __init__(self, ready: Callable[[float], bool], result: Callable[[], tuple[str, float, float]], done_at: float | None = None):
         self.ready, self.result, self.done_at = ready, result, done_at
 
 
@@ -47,16 +49,17 @@ class Transcriber:
     measured compute time of both is charged to the audio clock.
     """
 
-    def __init__(self, asr: Callable[[np.ndarray], str], *, live: bool, cache: dict | None = None):
+    def __init__(self, asr: Callable[[np.ndarray], str | Transcript], *, live: bool, cache: dict | None = None):
         self._asr = asr
         self._live = live
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="asr") if live else None
         # Offline only: the same audio is recognised and judged once (text, completeness, compute time).
         self._cache = cache
 
-    def _run(self, audio: np.ndarray, judge: Callable[[str], float] | None) -> tuple[str, float]:
-        text = self._asr(audio)
-        return text, judge(text) if judge is not None else 0.5
+    def _run(self, audio: np.ndarray, judge: Callable[[str], float] | None) -> tuple[str, float, float]:
+        said = self._asr(audio)
+        text, logprob = (said.text, said.last_word_logprob) if isinstance(said, Transcript) else (said, 0.0)
+        return text, judge(text) if judge is not None else 0.5, logprob
 
     def start(self, audio: np.ndarray, now_s: float, judge: Callable[[str], float] | None = None) -> Job:
         if self._live:
@@ -215,7 +218,8 @@ class VoiceStream:
             self._finality = prosody_finality(pros.end_slope, pros.final_lengthening)
         ready = self._job is not None and self._job.ready(self.now_s)
         if ready and self._text is None:
-            said, self._text = self._job.result()
+            said, judged, logprob = self._job.result()
+            self._text = self.policy.text_score(judged, logprob)
             if said.rstrip().endswith("?"):
                 # A question rises at its end: the pitch that marks a pause in a statement is its
                 # ending here, so prosody says nothing about whether it is finished.

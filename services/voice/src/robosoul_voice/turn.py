@@ -58,6 +58,9 @@ def prosody_finality(end_slope: float, final_lengthening: float) -> float:
     return float(0.7 * falling + 0.3 * longer)
 
 
+UNSURE_LOGPROB, UNSURE_TEXT_CAP = -0.6, 0.8
+
+
 @dataclass(frozen=True)
 class TurnPolicy:
     """Weights of the signals and the silence each score needs (tuned on the dev split of the voice set)."""
@@ -79,6 +82,16 @@ class TurnPolicy:
     # median gap from 576 to 544 ms.
     sure_text: float = 0.95
     sure_silence_ms: int = 500
+    # Whisper unsure of the transcript's last word (log probability below `unsure_logprob`)
+    # has often made an ending of the word before a pause ("can you hand me ..." heard as
+    # "Can you end me?"): the judge's completeness counts for at most `unsure_text_cap` then.
+    # Tuned on dev seeds 0, 2 and 3 (`bench/voice_tune.py`, see README).
+    unsure_logprob: float = UNSURE_LOGPROB
+    unsure_text_cap: float = UNSURE_TEXT_CAP
+
+    def text_score(self, judged: float, last_word_logprob: float) -> float:
+        """The transcript's completeness as the turn uses it: the judge's, capped when the recogniser was unsure."""
+        return min(judged, self.unsure_text_cap) if last_word_logprob < self.unsure_logprob else judged
 
     def score(self, model: float, text: float, prosody: float) -> float:
         return self.w_model * model + self.w_text * text + self.w_prosody * prosody
@@ -102,6 +115,9 @@ class FixedSilence:
 
     def silence_needed_ms(self, score: float, text: float = 0.0) -> int:
         return self.silence_ms
+
+    def text_score(self, judged: float, last_word_logprob: float) -> float:
+        return judged
 
     def checkpoints(self) -> list[int]:
         return [self.silence_ms]
