@@ -139,19 +139,23 @@ def main():
     parser.add_argument("--completeness", choices=("lm", "words"), default="lm", help="the language-model judge or the word-list baseline")
     parser.add_argument("--traces", type=Path, help="keep the recorded signals in this JSON file and reuse them if it exists")
     parser.add_argument("--unsure", help="sweep logprob:cap candidates of the unsure-last-word rule instead (e.g. '-99:1,-0.6:0.8')")
-    parser.add_argument("--seeds", default="0,2,3", help="with --unsure: the dev seeds")
+    parser.add_argument("--seeds", default="", help="dev seeds to pool instead of --seed (e.g. 0,2,3); --unsure defaults to 0,2,3")
     args = parser.parse_args()
     if args.unsure:
-        if "1" in args.seeds.split(","):
+        seeds = [int(s) for s in (args.seeds or "0,2,3").split(",")]
+        if 1 in seeds:
             parser.error("seed 1 is the test split: tune on other seeds")
-        sweep_unsure([int(s) for s in args.seeds.split(",")], [tuple(map(float, c.split(":"))) for c in args.unsure.split(",")])
+        sweep_unsure(seeds, [tuple(map(float, c.split(":"))) for c in args.unsure.split(",")])
         return
     completeness = default() if args.completeness == "lm" else text_completeness
-    cases = [c for c in evalset.build(args.seed, turns=48, emotions=0, echoes=0)]
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
+    if 1 in seeds:
+        parser.error("seed 1 is the test split: tune on other seeds")
+    cases = [c for seed in seeds for c in evalset.build(seed, turns=48, emotions=0, echoes=0)]
     if args.traces is not None and args.traces.exists():
         tr = json.loads(args.traces.read_text())
     else:
-        tr = traces(cases, (SmartTurn(), Asr()), completeness)
+        tr = traces(cases, (SmartTurn(), Asr().transcribe), completeness)
         if args.traces is not None:
             args.traces.write_text(json.dumps(tr))
     separation(tr)
@@ -181,7 +185,7 @@ def main():
             c, _, m = evaluate(tr, w, steps, (t, silence))
             if c <= max(cuts, args.max_cuts * n) and (m, -t, -silence) < (median, -sure[0], -sure[1]):
                 median, cuts, sure = m, c, (t, silence)
-    print(f"best on seed {args.seed}: median gap {median:.0f} ms (before language/TTS), false cuts {cuts}/{n}")
+    print(f"best on seeds {seeds}: median gap {median:.0f} ms (before language/TTS), false cuts {cuts}/{n}")
     print(f"TurnPolicy(w_model={w[0]}, w_text={w[1]}, w_prosody={w[2]}, steps={steps}, sure_text={sure[0]}, sure_silence_ms={sure[1]})")
 
 
