@@ -1,6 +1,7 @@
 """Voice: end of turn against fixed-silence baselines, word error, emotion, echo and barge-in, on the project's synthetic set.
 
-    python bench/voice.py [--seed 1]        # seed 0 is the dev split the turn policy was tuned on
+    python bench/voice.py [--seed 1]        # seeds 0, 2 and 3 are the dev splits the turn policy was tuned on
+    python bench/voice.py --seeds 1,4,5 --parts turn   # more held-out pauses
 
 Runs the voice service's own `VoiceStream` over each case faster than real time;
 speech recognition's measured compute time is charged to the audio clock, so a
@@ -142,6 +143,7 @@ def echo_section(echo_cases, models, cache) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seeds", default="", help="pool several held-out seeds (e.g. 1,4,5) instead of --seed; 0, 2 and 3 are dev seeds")
     parser.add_argument("--turns", type=int, default=48)
     parser.add_argument("--emotions", type=int, default=36)
     parser.add_argument("--echoes", type=int, default=16)
@@ -150,9 +152,11 @@ def main() -> None:
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     t0 = time.time()
-    cases = evalset.build(args.seed, turns=args.turns if "turn" in parts else 0, emotions=args.emotions if "emotion" in parts else 0,
-                          echoes=args.echoes if "echo" in parts else 0)
-    print(f"voice set (seed {args.seed}): {len(cases)} cases, {len({c.speaker for c in cases})} speakers, built in {time.time() - t0:.0f} s", file=sys.stderr)
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
+    cases = [c for seed in seeds for c in evalset.build(
+        seed, turns=args.turns if "turn" in parts else 0, emotions=args.emotions if "emotion" in parts else 0,
+        echoes=args.echoes if "echo" in parts else 0)]
+    print(f"voice set (seeds {seeds}): {len(cases)} cases, {len({c.speaker for c in cases})} speakers, built in {time.time() - t0:.0f} s", file=sys.stderr)
     asr = Asr()
     models = (None, SmartTurn(), functools.partial(asr.transcribe, prompt=args.asr_prompt))
     cache: dict = {}
