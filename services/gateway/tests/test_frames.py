@@ -37,9 +37,9 @@ class HeldFrameStore(FrameStore):
         super().__init__(*args, **kwargs)
         self.release = asyncio.Event()
 
-    async def put(self, envelope, data=None):
+    async def put(self, envelope):
         await self.release.wait()
-        return await super().put(envelope, data)
+        return await super().put(envelope)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from robosoul.bus.v1 import control_pb2
 from robosoul.v1 import dialogue_pb2, robot_pb2, session_pb2
 from robosoul_core.camera import PinholeCamera, depth_to_millimetres
-from robosoul_core.errors import InvalidArgument, NotFound
+from robosoul_core.errors import FailedPrecondition, InvalidArgument, NotFound
 from robosoul_core.telemetry import ServiceMetrics, inject
 from robosoul_core.tensors import from_numpy
 from robosoul_core.validation import validate_scene
@@ -274,6 +274,23 @@ async def test_a_bad_depth_frame_is_refused_precisely_and_the_next_good_one_stil
     await h.frame(rgb, depth, t=T0)
     scene = await h.frame(rgb, depth, t=T0 + 0.1)
     assert near(by_id(scene)["red-cube-1"], CUBE)
+    await h.service.close()
+
+
+async def test_a_stored_frame_needs_a_frame_store(head, view):
+    # The gateway stores frames over one NATS message and sends a reference (robosoul_core.frames;
+    # fetched against real NATS in libs/core/tests/test_frames.py and tests/integration).
+    h = Harness(robot_record(head))
+    ref = control_pb2.StoredObject(bucket="rs_frames", name="acme/r1/s1/1", size=100)
+    stored = control_pb2.ObservationEnvelope(tenant="acme", robot_id="r1", session_id="s1", stored_observation=ref)
+    with pytest.raises(FailedPrecondition, match="a stored frame arrived, but this perception service has no frame store"):
+        await h.service.on_camera_frame(stored)
+    stored.tenant = ""
+    with pytest.raises(InvalidArgument, match="tenant '' is invalid"):
+        await h.service.on_depth_frame(stored)
+    rgb, depth = view
+    await h.frame(rgb, depth, t=T0)  # and the robot's next frames still work
+    assert {o.object_id for o in (await h.frame(rgb, depth, t=T0 + 0.1)).objects} == {"red-cube-1", "blue-ball-1"}
     await h.service.close()
 
 

@@ -103,13 +103,11 @@ class FrameStore:
                         raise Unavailable(f"JetStream did not answer within {self._timeout_s:.1f} s") from None
         return self._store
 
-    async def put(self, envelope: control_pb2.ObservationEnvelope, data: bytes | None = None) -> control_pb2.ObservationEnvelope:
-        """Store the envelope's observation; the small envelope to publish in its place.
-
-        `data` is the observation already serialized, if the caller has it."""
+    async def put(self, envelope: control_pb2.ObservationEnvelope) -> control_pb2.ObservationEnvelope:
+        """Store the envelope's observation; the small envelope to publish in its place."""
         store = await self._bucket()
         obs = envelope.observation
-        data = obs.SerializeToString() if data is None else data
+        data = obs.SerializeToString()
         name = stored_name(envelope.tenant, envelope.robot_id, envelope.session_id, obs.seq)
         meta = api.ObjectMeta(name=name, options=api.ObjectMetaOptions(max_chunk_size=self._chunk_bytes()))
         try:

@@ -1,7 +1,9 @@
 """The perception service: robots' cameras in; what they see, as a `Scene`, out.
 
 Colour and depth frames arrive on ``rs.<tenant>.<robot>.obs.camera_frame`` and
-``.obs.depth_frame`` (the gateway forwards what the SDK sends). Each robot session
+``.obs.depth_frame`` (the gateway forwards what the SDK sends; a frame too large for one
+NATS message comes as a reference into the JetStream object store, fetched here with
+`robosoul_core.frames.FrameStore`). Each robot session
 gets a `Viewer`: a short queue of colour frames (the oldest is dropped when it falls
 behind), the latest depth frames per camera, and a tracker per camera. For every colour
 frame the service

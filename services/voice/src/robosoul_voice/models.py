@@ -106,14 +106,15 @@ class SmartTurn:
 DOMAIN_PROMPT = "Pick up the red cube. Grab the blue block. The green ball."
 
 
-# Tokens of a transcript's last word whose least likely one is its confidence.
+# The transcript's last tokens (punctuation aside) whose least likely one is its confidence:
+# the last word's, or the last two words' when each is one token.
 LAST_WORD_TOKENS = 2
 
 
 @dataclass(frozen=True)
 class Transcript:
     text: str
-    # Log probability of the least likely of the last word's tokens (0: sure, or not known).
+    # Log probability of the least likely of the last two non-punctuation tokens (0: sure, or not known).
     # Whisper low on it has often turned the word before a pause into an ending
     # ("remind me to ..." heard as "Remind me too."), see turn.TurnPolicy.
     last_word_logprob: float = 0.0
@@ -186,7 +187,7 @@ class Asr:
             return_logits_vocab=True,
         )[0]
         ids = [t for t in result.sequences_ids[0] if t < tok.eot]
-        # The last word's tokens (punctuation aside), their log probabilities from the step logits.
+        # The last tokens (punctuation aside), their log probabilities from the step logits.
         wordy = [i for i, t in enumerate(ids) if tok.decode([t]).strip(" .,?!")][-LAST_WORD_TOKENS:]
         logprobs = [_log_softmax_at(np.asarray(result.logits[0][i]), ids[i]) for i in wordy]
         return Transcript(tok.decode(ids).strip(), min(logprobs, default=0.0))
