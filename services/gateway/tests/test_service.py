@@ -36,6 +36,11 @@ async def fake_motion(nc):
             return
         if state["mode"] == "slow":
             await asyncio.sleep(0.2)
+        if state["mode"] == "unknown body":  # motion has no policy for this tag yet, and says so slowly
+            await asyncio.sleep(0.2)
+            await nc.publish(msg.reply, b"", headers={"Nats-Service-Error": f"no policy for embodiment {req.embodiment.embodiment_tag!r} yet",
+                                                      "Nats-Service-Error-Code": "412"})
+            return
         q = np.array(req.state.positions, dtype=np.float32)
         chunk = sp.ActionChunk(
             observation_seq=req.observation_seq, start_time=req.state.timestamp, step_period_s=0.02,
@@ -407,6 +412,17 @@ async def test_live_session_switches_to_a_new_policy_without_reconnecting(stub, 
     await call.write(state_msg(2))
     assert (await next_of(call, "actions")).observation_seq == 2  # same stream, no reconnect
     assert fake_motion["requests"][-1].embodiment.embodiment_tag == "onboarded-arm"
+
+    # a chunk asked for under the old tag and refused after the switch is stale: not reported
+    fake_motion["mode"] = "unknown body"
+    await call.write(state_msg(3))
+    await asyncio.sleep(0.05)  # the request is in flight with the old tag
+    await registry.modify(tenant, "arm-1", lambda r: setattr(r.embodiment, "embodiment_tag", "onboarded-arm-2"))
+    assert (await next_of(call, "event")).attributes["embodiment_tag"] == "onboarded-arm-2"
+    await call.write(state_msg(4))  # under the new tag, still refused: that one is reported
+    error = await next_of(call, "error")
+    assert error.observation_seq == 4 and "'onboarded-arm-2'" in error.message, error
+    fake_motion["mode"] = "ok"
 
     # a changed joint list cannot be switched live: the session ends and says why
     await registry.modify(tenant, "arm-1", lambda r: r.embodiment.joints.add(name="extra", type=1, position_limits={"min": -1, "max": 1}, max_velocity=1))

@@ -72,6 +72,36 @@ def test_model_config_carries_the_embodiment_table(triton, embodiments):
     assert int(config["dynamic_batching"].get("max_queue_delay_microseconds", 0)) == DEFAULT_MAX_QUEUE_DELAY_US
 
 
+async def test_a_body_missing_from_a_fresh_read_is_looked_up_again_before_it_is_refused(triton, embodiments):
+    # Onboarding publishes a body, then switches the robot to it. A table read just before the
+    # publish must not refuse the robot's first request: the miss waits for the next read.
+    from robosoul_core.errors import FailedPrecondition
+    from robosoul_motion.policy import TritonPolicy
+
+    class Counting(TritonPolicy):
+        reads = 0
+
+        async def refresh(self):
+            self.reads += 1
+            await super().refresh()
+
+    policy = Counting(triton.url, MODEL, timeout_s=5.0)
+    await policy.start()
+    try:
+        tag = next(iter(embodiments))
+        del policy._table[tag]  # as read before the publish, a moment ago
+        reads = policy.reads
+        assert await policy.resolve(tag) == embodiments[tag]
+        assert policy.reads == reads + 1
+        # A body nobody published: refused, and concurrent misses share their reads.
+        reads = policy.reads
+        results = await asyncio.gather(*(policy.resolve("never-onboarded") for _ in range(6)), return_exceptions=True)
+        assert all(isinstance(r, FailedPrecondition) and "onboard the robot first" in str(r) for r in results), results
+        assert 1 <= policy.reads - reads <= 2
+    finally:
+        await policy.stop()
+
+
 async def _counts(client, at_least: int = 0) -> tuple[int, int]:
     """(inference_count, execution_count) of the served version, once inference_count >= `at_least`.
 

@@ -317,13 +317,14 @@ class Session:
             robot_span = trace.get_current_span(parent).get_span_context()
             links = [trace.Link(robot_span)] if robot_span.is_valid else []
             parent = extract(goal_context)
+        body = self._policy_body
         try:
             with tracer.start_as_current_span("gateway.request_actions", context=parent, kind=trace.SpanKind.SERVER, links=links) as span:
                 span.set_attribute("robosoul.robot_id", self.robot_id)
                 span.set_attribute("robosoul.observation_seq", obs.seq)
                 request = motion_pb2.ChunkRequest(
                     tenant=self.tenant, robot_id=self.robot_id, session_id=self.session_id,
-                    embodiment=self._policy_body, state=obs.joint_state, goal=goal, observation_seq=obs.seq,
+                    embodiment=body, state=obs.joint_state, goal=goal, observation_seq=obs.seq,
                     goal_set_at=goal_set_at, planned=obs.planned if obs.HasField("planned") else None,
                 )
                 reply = await bus.request(self._nc, subjects.MOTION_CHUNK, request, motion_pb2.ChunkReply, timeout=self._config.motion_timeout_s)
@@ -335,7 +336,12 @@ class Session:
                 self.send(session_pb2.BrainMessage(actions=reply.chunk))
         except RoboSoulError as err:
             code = err.grpc_code.name
-            self.send_error(err, obs.seq)
+            if isinstance(err, FailedPrecondition) and body is not self._policy_body:
+                # Refused for the body the session had before a switchover (no policy for the old
+                # tag): the robot has been told the new policy drives it; the next request uses it.
+                log.debug("session %s: a chunk refused for the superseded body is not reported: %s", self.session_id, err.message)
+            else:
+                self.send_error(err, obs.seq)
         finally:
             self._in_flight -= 1
             self._metrics.observe("Connect.request_actions", code, time.perf_counter() - started)

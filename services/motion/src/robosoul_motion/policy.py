@@ -89,6 +89,7 @@ class TritonPolicy(Policy):
         self._refresher: asyncio.Task | None = None
         self._ready = False
         self._last_refresh = 0.0
+        self._refresh_lock = asyncio.Lock()
 
     async def start(self) -> None:
         import tritonclient.grpc.aio as triton
@@ -131,10 +132,19 @@ class TritonPolicy(Policy):
         return _lookup(self._table, tag)
 
     async def resolve(self, tag: str) -> int:
-        """An unknown body may have just been onboarded: re-read the table (at most every
-        MISS_REFRESH_S) before refusing, so a robot switches over the moment its policy is live."""
-        if tag and tag not in self._table and time.monotonic() - self._last_refresh > MISS_REFRESH_S:
-            await self.refresh()
+        """An unknown body may have just been onboarded: re-read the table before refusing, so a
+        robot switches over the moment its policy is live. Reads are at most every MISS_REFRESH_S
+        (shared by concurrent misses); a miss just after a read waits for the next one rather
+        than trusting a table read before the body was published."""
+        if tag and tag not in self._table:
+            asked = time.monotonic()
+            async with self._refresh_lock:
+                # A read that started after this miss answers it too.
+                if tag not in self._table and self._last_refresh < asked:
+                    wait = MISS_REFRESH_S - (time.monotonic() - self._last_refresh)
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    await self.refresh()
         return self.embodiment_index(tag)
 
     async def infer(self, state: np.ndarray, goal: np.ndarray, embodiment: np.ndarray) -> PolicyOutput:
