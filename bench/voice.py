@@ -25,7 +25,7 @@ from stats import pct
 from robosoul_core.affect import top_emotion
 from robosoul_voice import evalset
 from robosoul_voice.echo import EchoCanceller
-from robosoul_voice.models import FRAME, SAMPLE_RATE, Asr, SmartTurn, Vad
+from robosoul_voice.models import ASR_HYPOTHESES, FRAME, SAMPLE_RATE, Asr, SmartTurn, Vad
 from robosoul_voice.stream import SpeechStarted, Transcriber, TurnEnded, VoiceStream
 from robosoul_voice.turn import FixedSilence, TurnPolicy
 
@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--emotions", type=int, default=36)
     parser.add_argument("--echoes", type=int, default=16)
     parser.add_argument("--parts", default="turn,emotion,echo", help="which sections to run")
+    parser.add_argument("--hypotheses", type=int, default=ASR_HYPOTHESES, help="Whisper's hypotheses (the voice service's default)")
     parser.add_argument("--asr-prompt", default="", help="Whisper's prompt (default none, as for a robot that sees no objects)")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -157,7 +158,7 @@ def main() -> None:
         seed, turns=args.turns if "turn" in parts else 0, emotions=args.emotions if "emotion" in parts else 0,
         echoes=args.echoes if "echo" in parts else 0)]
     print(f"voice set (seeds {seeds}): {len(cases)} cases, {len({c.speaker for c in cases})} speakers, built in {time.time() - t0:.0f} s", file=sys.stderr)
-    asr = Asr()
+    asr = Asr(hypotheses=args.hypotheses)
     models = (None, SmartTurn(), functools.partial(asr.transcribe, prompt=args.asr_prompt))
     cache: dict = {}
     if "turn" in parts:

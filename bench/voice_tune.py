@@ -1,13 +1,14 @@
 """Tune the end-of-turn policy on the dev split (seed 0) of the voice set; prints the TurnPolicy to use.
 
     python bench/voice_tune.py [--seed 0]
+    python bench/voice_tune.py --seeds 0,2,3 --hypotheses 3      # how the committed policy was found
     python bench/voice_tune.py --unsure=-99:1,-0.6:0.8 --seeds 0,2,3
 
 Records, for every pause and every true end, the signals at each candidate
 checkpoint once (the models run once), then searches weights and silence steps
 for the smallest median response gap with at most `--max-cuts` false cuts.
 
-`--unsure` replays whole turns (recognition and the judge run once and are reused)
+`--unsure` replays whole turns with greedy decoding (recognition and the judge run once and are reused)
 for each candidate `logprob:cap` of the rule that caps the judge's completeness when
 Whisper is unsure of the last word (`TurnPolicy.unsure_logprob`, `unsure_text_cap`),
 on dev seeds only (seed 1 is the test split), and prints cuts and response gaps.
@@ -25,7 +26,7 @@ import numpy as np
 
 from robosoul_voice import evalset
 from robosoul_voice.completeness import default
-from robosoul_voice.models import FRAME, Asr, SmartTurn, Vad
+from robosoul_voice.models import ASR_HYPOTHESES, FRAME, Asr, SmartTurn, Vad
 from robosoul_voice.stream import Transcriber, TurnEnded, VoiceStream
 from robosoul_voice.turn import TurnPolicy, text_completeness
 
@@ -107,7 +108,7 @@ def evaluate(tr, w, steps, sure=None):
 
 
 def sweep_unsure(seeds: list[int], candidates: list[tuple[float, float]]) -> None:
-    asr, smart, judge = Asr(), SmartTurn(), default()
+    asr, smart, judge = Asr(hypotheses=1), SmartTurn(), default()  # the rule is for greedy decoding
     cases = [c for seed in seeds for c in evalset.build(seed, turns=48, emotions=0, echoes=0) if c.kind == "turn"]
     cache: dict = {}  # the same audio is recognised and judged once, its compute time charged on every replay
     print(f"dev seeds {seeds}: {len(cases)} turns, {sum(bool(c.pauses) for c in cases)} with a mid-sentence pause")
@@ -139,6 +140,7 @@ def main():
     parser.add_argument("--completeness", choices=("lm", "words"), default="lm", help="the language-model judge or the word-list baseline")
     parser.add_argument("--traces", type=Path, help="keep the recorded signals in this JSON file and reuse them if it exists")
     parser.add_argument("--unsure", help="sweep logprob:cap candidates of the unsure-last-word rule instead (e.g. '-99:1,-0.6:0.8')")
+    parser.add_argument("--hypotheses", type=int, default=ASR_HYPOTHESES, help="Whisper's hypotheses (1: greedy; more: beam search, completeness expected over them)")
     parser.add_argument("--seeds", default="", help="dev seeds to pool instead of --seed (e.g. 0,2,3); --unsure defaults to 0,2,3")
     args = parser.parse_args()
     if args.unsure:
@@ -155,7 +157,7 @@ def main():
     if args.traces is not None and args.traces.exists():
         tr = json.loads(args.traces.read_text())
     else:
-        tr = traces(cases, (SmartTurn(), Asr().transcribe), completeness)
+        tr = traces(cases, (SmartTurn(), Asr(hypotheses=args.hypotheses).transcribe), completeness)
         if args.traces is not None:
             args.traces.write_text(json.dumps(tr))
     separation(tr)

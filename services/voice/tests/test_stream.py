@@ -119,9 +119,33 @@ def test_an_unsure_last_word_does_not_end_the_turn_early(models, say):
     assert unsure.silence_ms > sure.silence_ms
 
 
-def test_whisper_says_how_sure_it_is_of_the_last_word(models, say):
-    _, asr, _ = models
-    heard = asr.transcribe(say("Please open the door."))
-    assert heard.text == asr(say("Please open the door.")) and "open the door" in heard.text.lower()
-    assert -0.6 < heard.last_word_logprob <= 0.0  # a clear last word
+def test_whisper_says_how_sure_it_is_of_the_last_word_and_what_else_it_might_have_heard(models, say):
+    from robosoul_voice.models import Asr
+
+    _, asr, _ = models  # a beam of three, as the service runs it
+    audio = say("Please open the door.")
+    greedy = Asr(threads=1, hypotheses=1).transcribe(audio)
+    assert "open the door" in greedy.text.lower() and greedy.alternatives == ()
+    assert -0.6 < greedy.last_word_logprob < 0.0  # a clear last word, but never certain
+    beam = asr.transcribe(audio)
+    assert beam.text == asr(audio) and "open the door" in beam.text.lower()
+    assert len(beam.alternatives) == 3 and beam.alternatives[0][0] == beam.text
+    probabilities = [p for _, p in beam.alternatives]
+    assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) == pytest.approx(1.0)
     assert asr.transcribe(np.zeros(800, np.float32)) == Transcript("")  # under 0.1 s: nothing to hear
+
+
+def test_completeness_is_expected_over_whisper_s_hypotheses():
+    # "Can you end me?" may have been "can you hand me ...": what else was perhaps said counts.
+    from robosoul_voice.completeness import default
+
+    judge = default()
+    whole, fragment = "Please pick up the red cube.", "please pick up the"
+
+    def judged(heard: Transcript) -> float:
+        return Transcriber(lambda _audio: heard, live=False).start(np.zeros(16000, np.float32), 0.0, judge).result()[1]
+
+    sure = judged(Transcript(whole, alternatives=((whole, 0.9), (whole.lower(), 0.1))))  # the same words twice
+    torn = judged(Transcript(whole, alternatives=((whole, 0.5), (fragment, 0.5))))
+    assert sure == pytest.approx(judge(whole)) and judge(fragment) < 0.3
+    assert torn == pytest.approx(0.5 * judge(whole) + 0.5 * judge(fragment))

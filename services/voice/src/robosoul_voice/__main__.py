@@ -33,7 +33,7 @@ async def run() -> None:
     metrics = ServiceMetrics("voice")
     stop = stop_event_on_signals()
     models = Models(  # a few seconds
-        smart_turn=SmartTurn(), asr=Asr(threads=config.asr_threads).transcribe, tts=Tts(), completeness=Completeness(threads=config.judge_threads),
+        smart_turn=SmartTurn(), asr=Asr(threads=config.asr_threads, hypotheses=config.asr_hypotheses).transcribe, tts=Tts(), completeness=Completeness(threads=config.judge_threads),
     )
 
     nc = await bus.connect(nats_config, "robosoul-voice")

@@ -58,8 +58,18 @@ class Transcriber:
 
     def _run(self, audio: np.ndarray, judge: Callable[[str], float] | None) -> tuple[str, float, float]:
         said = self._asr(audio)
-        text, logprob = (said.text, said.last_word_logprob) if isinstance(said, Transcript) else (said, 0.0)
-        return text, judge(text) if judge is not None else 0.5, logprob
+        if not isinstance(said, Transcript):
+            said = Transcript(said)
+        if judge is None:
+            return said.text, 0.5, said.last_word_logprob
+        # With several hypotheses, how finished the words are is expected over what was perhaps
+        # said (hypotheses differing only in case or punctuation are judged once).
+        weights: dict[str, float] = {}
+        for text, p in said.alternatives or ((said.text, 1.0),):
+            key = completeness_model.words(text)
+            weights[key] = weights.get(key, 0.0) + p
+        judged = sum(p * judge(text) for text, p in weights.items()) / max(sum(weights.values()), 1e-9)
+        return said.text, float(judged), said.last_word_logprob
 
     def start(self, audio: np.ndarray, now_s: float, judge: Callable[[str], float] | None = None) -> Job:
         if self._live:

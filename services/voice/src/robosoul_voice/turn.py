@@ -65,15 +65,15 @@ UNSURE_LOGPROB, UNSURE_TEXT_CAP = -0.6, 0.8
 class TurnPolicy:
     """Weights of the signals and the silence each score needs (tuned on the dev split of the voice set)."""
 
-    # From `bench/voice_tune.py --seeds 0,2,3` (dev seeds, 109 mid-sentence pauses, transcript
-    # completeness from the language-model judge, Whisper's unsure last words capped as below):
-    # 4 pauses cut at a median decision after 512 ms of silence (the weights and steps before,
-    # tuned on seed 0 alone: 7 cuts at the same median). On the synthetic voices the transcript
-    # separates ends from pauses best (AUC 0.94; prosody 0.67, Smart Turn 0.59, trained on
-    # human speech), so the search gave Smart Turn no weight here.
+    # From `bench/voice_tune.py --seeds 0,2,3 --hypotheses 3` (dev seeds, 108 mid-sentence
+    # pauses, transcript completeness from the language-model judge expected over Whisper's
+    # three best hypotheses): 4 pauses cut at a median decision after 512 ms of silence (the
+    # steps before, tuned on seed 0 alone with greedy decoding: 7 cuts at the same median). On
+    # the synthetic voices the transcript separates ends from pauses best (AUC 0.97; prosody
+    # 0.67, Smart Turn 0.57, trained on human speech), so the search gave Smart Turn no weight.
     w_model: float = 0.0
-    w_text: float = 0.8
-    w_prosody: float = 0.2
+    w_text: float = 0.6
+    w_prosody: float = 0.4
     # (minimum score, silence needed in ms), first match wins.
     steps: tuple[tuple[float, int], ...] = ((0.95, 200), (0.9, 350), (0.85, 500), (0.8, 700), (0.75, 1000), (0.7, 1700))
     max_silence_ms: int = 2600
@@ -83,10 +83,11 @@ class TurnPolicy:
     # today's it changes neither the cuts nor the median on the dev seeds.
     sure_text: float = 0.95
     sure_silence_ms: int = 500
-    # Whisper unsure of the transcript's last word (log probability below `unsure_logprob`)
-    # has often made an ending of the word before a pause ("can you hand me ..." heard as
-    # "Can you end me?"): the judge's completeness counts for at most `unsure_text_cap` then.
-    # Tuned on dev seeds 0, 2 and 3 (`bench/voice_tune.py`, see README).
+    # With greedy decoding (`VoiceConfig.asr_hypotheses` 1): Whisper unsure of the transcript's
+    # last word (log probability below `unsure_logprob`) has often made an ending of the word
+    # before a pause ("can you hand me ..." heard as "Can you end me?"): the judge's completeness
+    # counts for at most `unsure_text_cap` then. Tuned on dev seeds 0, 2 and 3
+    # (`bench/voice_tune.py --unsure=...`, see README). A beam's hypotheses carry no such confidence.
     unsure_logprob: float = UNSURE_LOGPROB
     unsure_text_cap: float = UNSURE_TEXT_CAP
 
