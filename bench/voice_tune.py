@@ -1,7 +1,7 @@
 """Tune the end-of-turn policy on the dev split (seed 0) of the voice set; prints the TurnPolicy to use.
 
     python bench/voice_tune.py [--seed 0]
-    python bench/voice_tune.py --seeds 0,2,3 --hypotheses 3      # how the committed policy was found
+    python bench/voice_tune.py --seeds 0,2,3 --hypotheses 5      # how the committed policy was found
     python bench/voice_tune.py --unsure=-99:1,-0.6:0.8 --seeds 0,2,3
 
 Records, for every pause and every true end, the signals at each candidate

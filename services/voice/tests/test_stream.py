@@ -120,16 +120,16 @@ def test_an_unsure_last_word_does_not_end_the_turn_early(models, say):
 
 
 def test_whisper_says_how_sure_it_is_of_the_last_word_and_what_else_it_might_have_heard(models, say):
-    from robosoul_voice.models import Asr
+    from robosoul_voice.models import ASR_HYPOTHESES, Asr
 
-    _, asr, _ = models  # a beam of three, as the service runs it
+    _, asr, _ = models  # a beam, as the service runs it
     audio = say("Please open the door.")
     greedy = Asr(threads=1, hypotheses=1).transcribe(audio)
     assert "open the door" in greedy.text.lower() and greedy.alternatives == ()
     assert -0.6 < greedy.last_word_logprob < 0.0  # a clear last word, but never certain
     beam = asr.transcribe(audio)
     assert beam.text == asr(audio) and "open the door" in beam.text.lower()
-    assert len(beam.alternatives) == 3 and beam.alternatives[0][0] == beam.text
+    assert len(beam.alternatives) == ASR_HYPOTHESES and beam.alternatives[0][0] == beam.text
     probabilities = [p for _, p in beam.alternatives]
     assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) == pytest.approx(1.0)
     assert asr.transcribe(np.zeros(800, np.float32)) == Transcript("")  # under 0.1 s: nothing to hear

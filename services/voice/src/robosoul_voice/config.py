@@ -17,7 +17,7 @@ class VoiceConfig(EnvConfig):
     language_timeout_s: float = Field(default=30.0, gt=0, le=300)
     # Threads for speech recognition (Whisper tiny.en, int8).
     asr_threads: int = Field(default=2, ge=1, le=16)
-    # Whisper's hypotheses (beam search): how finished a turn reads is expected over them;
+    # Whisper's hypotheses (beam search, 5): how finished a turn reads is expected over them;
     # 1: greedy decoding, cheaper, with its last word's confidence instead (see turn.TurnPolicy).
     asr_hypotheses: int = Field(default=ASR_HYPOTHESES, ge=1, le=5)
     # Text Whisper is given as what came before a turn while the robot sees objects,

@@ -65,15 +65,15 @@ UNSURE_LOGPROB, UNSURE_TEXT_CAP = -0.6, 0.8
 class TurnPolicy:
     """Weights of the signals and the silence each score needs (tuned on the dev split of the voice set)."""
 
-    # From `bench/voice_tune.py --seeds 0,2,3 --hypotheses 3` (dev seeds, 108 mid-sentence
+    # From `bench/voice_tune.py --seeds 0,2,3 --hypotheses 5` (dev seeds, 108 mid-sentence
     # pauses, transcript completeness from the language-model judge expected over Whisper's
-    # three best hypotheses): 4 pauses cut at a median decision after 512 ms of silence (the
-    # steps before, tuned on seed 0 alone with greedy decoding: 7 cuts at the same median). On
-    # the synthetic voices the transcript separates ends from pauses best (AUC 0.97; prosody
-    # 0.67, Smart Turn 0.57, trained on human speech), so the search gave Smart Turn no weight.
+    # five best hypotheses): 3 pauses cut at a median decision after 352 ms of silence (the
+    # steps before, tuned on seed 0 alone with greedy decoding: 7 cuts at 512 ms). On the
+    # synthetic voices the transcript separates ends from pauses best (AUC 0.97; prosody
+    # 0.68, Smart Turn 0.57, trained on human speech), so the search gave Smart Turn no weight.
     w_model: float = 0.0
-    w_text: float = 0.6
-    w_prosody: float = 0.4
+    w_text: float = 0.8
+    w_prosody: float = 0.2
     # (minimum score, silence needed in ms), first match wins.
     steps: tuple[tuple[float, int], ...] = ((0.95, 200), (0.9, 350), (0.85, 500), (0.8, 700), (0.75, 1000), (0.7, 1700))
     max_silence_ms: int = 2600
