@@ -78,9 +78,9 @@ class TurnPolicy:
     steps: tuple[tuple[float, int], ...] = ((0.95, 200), (0.9, 350), (0.85, 500), (0.8, 700), (0.75, 1000), (0.7, 1700))
     max_silence_ms: int = 2600
     # A transcript the judge is this sure of needs at most `sure_silence_ms`, whatever the
-    # other signals say (prosody misleads on some voices: AUC 0.46 on the Piper voice).
-    # Tuned on seed 0 with the earlier weights (1 cut kept, median gap 576 -> 544 ms); with
-    # today's it changes neither the cuts nor the median on the dev seeds.
+    # other signals say (prosody misleads on some voices: AUC ≈ 0.5 on the Piper voice).
+    # Tuned on seed 0 with the earliest weights (1 cut kept, median gap 576 -> 544 ms); on the
+    # pooled dev seeds the later searches found it neither adds cuts nor shortens the median.
     sure_text: float = 0.95
     sure_silence_ms: int = 500
     # With greedy decoding (`VoiceConfig.asr_hypotheses` 1): Whisper unsure of the transcript's
