@@ -71,8 +71,8 @@ async def run(args) -> None:
                 rows = []
                 size = len(control_pb2.ObservationEnvelope(tenant="t", robot_id="r", session_id="s", observation=obs).SerializeToString())
                 if size <= store.inline_limit:
-                    rows.append(("inline (one message)", await inline(writer, reader, obs, args.frames)))
-                rows.append(("stored (rs_frames)", await stored(writer, reader, store, fetcher, obs, args.frames)))
+                    rows.append(("inline (one message)", await bus_path(writer, reader, obs, args.frames)))
+                rows.append(("stored (rs_frames)", await bus_path(writer, reader, obs, args.frames, store, fetcher)))
                 rows.append(("stock object store", await stock_path(stock, stock_reader, obs, args.frames)))
                 for path, times in rows:
                     p50 = pct(times, 50)
@@ -83,40 +83,24 @@ async def run(args) -> None:
             proc.stop()
 
 
-async def inline(writer, reader, obs, n: int) -> list[float]:
+async def bus_path(writer, reader, obs, n: int, store: FrameStore | None = None, fetcher: FrameStore | None = None) -> list[float]:
+    """Publish -> parsed at the reader: the envelope itself, or (with `store`) a reference the reader resolves."""
     got: asyncio.Queue = asyncio.Queue()
 
     async def on_msg(msg):
-        control_pb2.ObservationEnvelope.FromString(msg.data)
+        envelope = control_pb2.ObservationEnvelope.FromString(msg.data)
+        if fetcher is not None:
+            await fetcher.resolve(envelope)
         got.put_nowait(time.perf_counter())
 
-    sub = await reader.subscribe("bench.inline", cb=on_msg)
+    sub = await reader.subscribe("bench.frames", cb=on_msg)
     await reader.flush()
     times = []
     for seq in range(1, n + 1):
         obs.seq = seq
         start = time.perf_counter()
-        await writer.publish("bench.inline", control_pb2.ObservationEnvelope(tenant="t", robot_id="r", session_id="s", observation=obs).SerializeToString())
-        times.append(await got.get() - start)
-    await sub.unsubscribe()
-    return times
-
-
-async def stored(writer, reader, store: FrameStore, fetcher: FrameStore, obs, n: int) -> list[float]:
-    got: asyncio.Queue = asyncio.Queue()
-
-    async def on_msg(msg):
-        await fetcher.resolve(control_pb2.ObservationEnvelope.FromString(msg.data))
-        got.put_nowait(time.perf_counter())
-
-    sub = await reader.subscribe("bench.stored", cb=on_msg)
-    await reader.flush()
-    times = []
-    for seq in range(1, n + 1):
-        obs.seq = seq
-        start = time.perf_counter()
-        reference = await store.put(control_pb2.ObservationEnvelope(tenant="t", robot_id="r", session_id="s", observation=obs))
-        await writer.publish("bench.stored", reference.SerializeToString())
+        envelope = control_pb2.ObservationEnvelope(tenant="t", robot_id="r", session_id="s", observation=obs)
+        await writer.publish("bench.frames", (envelope if store is None else await store.put(envelope)).SerializeToString())
         times.append(await got.get() - start)
     await sub.unsubscribe()
     return times

@@ -64,6 +64,14 @@ def run(case: evalset.Case, policy, models, cache, echo_cls=EchoCanceller):
     return events
 
 
+def outcome(case: evalset.Case, events) -> tuple[bool, float | None]:
+    """Whether a turn ended before the person had finished (a false cut), and the response gap (ms) at the true end."""
+    ends = [e for _, e in events if isinstance(e, TurnEnded)]
+    cut = any(e.decided_s < case.speech_end_s - 0.05 for e in ends)
+    final = next((e for e in ends if e.decided_s >= case.speech_end_s - 0.05), None)
+    return cut, None if final is None else (final.decided_s - case.speech_end_s) * 1000 + final.asr_wait_ms
+
+
 def turn_section(turn_cases, models, cache) -> None:
     policies = {"RoboSoul (model + text + prosody + silence)": TurnPolicy(), "fixed 500 ms silence": FixedSilence(500), "fixed 800 ms silence (EVI default)": FixedSilence(800)}
     rows = {}
@@ -71,15 +79,15 @@ def turn_section(turn_cases, models, cache) -> None:
     for name, policy in policies.items():
         cuts, gaps, n_pause = 0, [], 0
         for k, case in enumerate(turn_cases):
-            events = [e for _, e in run(case, policy, models, cache) if isinstance(e, TurnEnded)]
-            early = [e for e in events if e.decided_s < case.speech_end_s - 0.05]
+            timed = run(case, policy, models, cache)
+            cut, gap = outcome(case, timed)
             if case.pauses:
                 n_pause += 1
-                cuts += bool(early)
-            final = [e for e in events if e.decided_s >= case.speech_end_s - 0.05]
-            if final:
-                gaps.append((final[0].decided_s - case.speech_end_s) * 1000 + final[0].asr_wait_ms)
+                cuts += cut
+            if gap is not None:
+                gaps.append(gap)
             if name.startswith("RoboSoul"):
+                events = [e for _, e in timed if isinstance(e, TurnEnded)]
                 e, n = wer(case.text, " ".join(x.transcript for x in events))
                 errors, words = errors + e, words + n
             print(f"\r  {name}: {k + 1}/{len(turn_cases)}", end="", file=sys.stderr)

@@ -27,7 +27,7 @@ import numpy as np
 from robosoul_voice import evalset
 from robosoul_voice.completeness import default
 from robosoul_voice.models import ASR_HYPOTHESES, FRAME, Asr, SmartTurn, Vad
-from robosoul_voice.stream import Transcriber, TurnEnded, VoiceStream
+from robosoul_voice.stream import Transcriber, VoiceStream
 from robosoul_voice.turn import TurnPolicy, text_completeness
 
 LEVELS = (200, 350, 500, 700, 1000, 1700)
@@ -108,7 +108,9 @@ def evaluate(tr, w, steps, sure=None):
 
 
 def sweep_unsure(seeds: list[int], candidates: list[tuple[float, float]]) -> None:
-    asr, smart, judge = Asr(hypotheses=1), SmartTurn(), default()  # the rule is for greedy decoding
+    from voice import outcome, run  # bench/voice.py: the same replay the benchmark reports
+
+    models = (None, SmartTurn(), Asr(hypotheses=1).transcribe)  # the rule is for greedy decoding
     cases = [c for seed in seeds for c in evalset.build(seed, turns=48, emotions=0, echoes=0) if c.kind == "turn"]
     cache: dict = {}  # the same audio is recognised and judged once, its compute time charged on every replay
     print(f"dev seeds {seeds}: {len(cases)} turns, {sum(bool(c.pauses) for c in cases)} with a mid-sentence pause")
@@ -116,21 +118,11 @@ def sweep_unsure(seeds: list[int], candidates: list[tuple[float, float]]) -> Non
     print("|---:|---:|---:|---:|---:|---:|")
     for logprob, cap in candidates:
         policy = TurnPolicy(unsure_logprob=logprob, unsure_text_cap=cap)
-        cuts = n = 0
-        gaps = []
-        for case in cases:
-            stream = VoiceStream(vad=Vad(), smart_turn=smart, transcriber=Transcriber(asr.transcribe, live=False, cache=cache),
-                                 policy=policy, completeness=judge)
-            ends = []
-            for i in range(0, len(case.audio) - FRAME + 1, FRAME):
-                ends += [e for e in stream.feed(case.audio[i: i + FRAME]) if isinstance(e, TurnEnded)]
-            n += bool(case.pauses)
-            cuts += bool(case.pauses) and any(e.decided_s < case.speech_end_s - 0.05 for e in ends)
-            final = next((e for e in ends if e.decided_s >= case.speech_end_s - 0.05), None)
-            if final is not None:
-                gaps.append((final.decided_s - case.speech_end_s) * 1000 + final.asr_wait_ms)
+        results = [(bool(case.pauses), *outcome(case, run(case, policy, models, cache))) for case in cases]
+        cuts = sum(paused and cut for paused, cut, _ in results)
+        gaps = [gap for _, _, gap in results if gap is not None]
         p50, p75, p95 = np.percentile(gaps, [50, 75, 95])
-        print(f"| {logprob:g} | {cap:g} | {cuts}/{n} | {p50:.0f} | {p75:.0f} | {p95:.0f} |", flush=True)
+        print(f"| {logprob:g} | {cap:g} | {cuts}/{sum(paused for paused, _, _ in results)} | {p50:.0f} | {p75:.0f} | {p95:.0f} |", flush=True)
 
 
 def main():

@@ -71,6 +71,24 @@ class TokenBucket:
         return False
 
 
+class DropTally:
+    """Messages dropped since the robot was last told, telling it at most every `interval_s`
+    (a robot flooding the gateway must not be flooded with notices in return)."""
+
+    def __init__(self, interval_s: float = 0.5, clock: Callable[[], float] = time.monotonic):
+        self._interval, self._clock = interval_s, clock
+        self._dropped, self._told = 0, float("-inf")
+
+    def drop(self) -> int:
+        """Count one; the number to report now (0: not yet)."""
+        self._dropped += 1
+        now = self._clock()
+        if now - self._told < self._interval:
+            return 0
+        dropped, self._dropped, self._told = self._dropped, 0, now
+        return dropped
+
+
 class Session:
     def __init__(
         self,
@@ -82,7 +100,7 @@ class Session:
         config: GatewayConfig,
         limits: Limits,
         metrics: ServiceMetrics,
-        frames: FrameStore | None = None,
+        frames: FrameStore,
         clock: Callable[[], float] = time.time,
     ):
         self.session_id = session_id
@@ -92,11 +110,10 @@ class Session:
         self._config = config
         self._limits = limits
         self._metrics = metrics
-        # Where observations too large for one NATS message go (None: they are refused).
+        # Where observations too large for one NATS message go.
         self._frames = frames
         self._stored_in_flight = 0
-        self._stored_dropped = 0
-        self._last_store_notice = 0.0
+        self._stored_drops = DropTally()
         self._clock = clock
         self.outbox: asyncio.Queue[session_pb2.BrainMessage] = asyncio.Queue(maxsize=config.outbox_size)
         self.ended = asyncio.Event()
@@ -114,8 +131,7 @@ class Session:
         self._in_flight = 0
         self._tasks: set[asyncio.Task] = set()
         self._bucket = TokenBucket(config.max_messages_per_s)
-        self._refused_since_notice = 0
-        self._last_notice = 0.0
+        self._rate_drops = DropTally()
         # What motion needs of the body: everything but the simulation model.
         self._policy_body = robot_pb2.Embodiment()
         self._policy_body.CopyFrom(robot.embodiment)
@@ -260,13 +276,9 @@ class Session:
             self.send_error(err, seq)
 
     def _refuse_rate(self) -> None:
-        self._refused_since_notice += 1
-        now = time.monotonic()
-        if now - self._last_notice >= 0.5:
-            self.send_error(ResourceExhausted(
-                f"more than {self._config.max_messages_per_s:.0f} messages/s; {self._refused_since_notice} message(s) dropped"
-            ))
-            self._refused_since_notice, self._last_notice = 0, now
+        dropped = self._rate_drops.drop()
+        if dropped:
+            self.send_error(ResourceExhausted(f"more than {self._config.max_messages_per_s:.0f} messages/s; {dropped} message(s) dropped"))
 
     def _on_observation(self, obs: session_pb2.Observation, trace_context) -> None:
         if obs.seq <= self._last_seq:
@@ -348,12 +360,8 @@ class Session:
 
     def _forward_observation(self, kind: str, obs: session_pb2.Observation, trace_context: dict[str, str]) -> None:
         envelope = control_pb2.ObservationEnvelope(tenant=self.tenant, robot_id=self.robot_id, session_id=self.session_id, observation=obs)
-        size = envelope.ByteSize()
-        inline_limit = self._frames.inline_limit if self._frames is not None else self._nc.max_payload
-        if size <= inline_limit:
+        if envelope.ByteSize() <= self._frames.inline_limit:
             self._spawn(self._forward(kind, envelope.SerializeToString(), trace_context))
-        elif self._frames is None:
-            raise ResourceExhausted(f"{kind} is {size} bytes; this gateway forwards at most {inline_limit} (no frame store)")
         elif self._stored_in_flight >= self._config.max_stored_frames_in_flight:
             self._drop_stored(kind)
         else:
@@ -385,16 +393,14 @@ class Session:
             self._metrics.observe(f"Connect.store_{kind}", code, time.perf_counter() - started)
 
     def _drop_stored(self, kind: str) -> None:
-        """The object store is behind this robot's frames: drop the newest and say so, at most twice a second."""
-        self._stored_dropped += 1
+        """The object store is behind this robot's frames: drop the newest and say so."""
         self._metrics.observe(f"Connect.store_{kind}", "RESOURCE_EXHAUSTED", 0.0)
-        now = time.monotonic()
-        if now - self._last_store_notice >= 0.5:
+        dropped = self._stored_drops.drop()
+        if dropped:
             self.send_error(ResourceExhausted(
-                f"{self._stored_dropped} large frame(s) dropped: {self._config.max_stored_frames_in_flight} are already being stored; "
+                f"{dropped} large frame(s) dropped: {self._config.max_stored_frames_in_flight} are already being stored; "
                 "send fewer or smaller frames (JPEG)"
             ))
-            self._stored_dropped, self._last_store_notice = 0, now
 
     async def _converse(self, text, trace_context: dict[str, str]) -> None:
         """Hand an utterance to the language service; its replies, goal and any stop come back on .cmd."""

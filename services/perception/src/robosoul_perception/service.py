@@ -217,8 +217,7 @@ class PerceptionService:
     async def on_camera_frame(self, envelope: control_pb2.ObservationEnvelope, trace_context: Mapping[str, str] | None = None) -> None:
         """One colour frame a robot sent: decoded and queued for its scene (raises InvalidArgument for a bad one)."""
         received = self._clock()
-        envelope = await self._resolve(envelope)
-        tenant, robot_id = self._ids(envelope, "camera_frame")
+        envelope, tenant, robot_id = await self._open(envelope, "camera_frame")
         frame = envelope.observation.camera_frame
         view = await self._camera(tenant, robot_id, frame.camera, "camera_frame.camera")
         if not frame.HasField("timestamp"):
@@ -245,8 +244,7 @@ class PerceptionService:
 
     async def on_depth_frame(self, envelope: control_pb2.ObservationEnvelope, trace_context: Mapping[str, str] | None = None) -> None:
         """One depth frame (float32 metres or uint16 millimetres): kept to pair colour frames with."""
-        envelope = await self._resolve(envelope)
-        tenant, robot_id = self._ids(envelope, "depth_frame")
+        envelope, tenant, robot_id = await self._open(envelope, "depth_frame")
         frame = envelope.observation.depth_frame
         view = await self._camera(tenant, robot_id, frame.camera, "depth_frame.camera")
         spec = view.spec
@@ -265,23 +263,19 @@ class PerceptionService:
         arrived, viewer.depth_arrived = viewer.depth_arrived, asyncio.Event()
         arrived.set()
 
-    async def _resolve(self, envelope: control_pb2.ObservationEnvelope) -> control_pb2.ObservationEnvelope:
-        """A frame the gateway put in the object store, fetched (one too large for a NATS message)."""
-        if not envelope.HasField("stored_observation"):
-            return envelope
+    async def _open(self, envelope: control_pb2.ObservationEnvelope, kind: str) -> tuple[control_pb2.ObservationEnvelope, str, str]:
+        """The envelope (a frame the gateway put in the object store fetched: one too large for a
+        NATS message), its tenant and robot, once they and the payload's kind are checked."""
         check_tenant(envelope.tenant)
         check_id(envelope.robot_id, "robot_id")
-        if self._frames is None:
-            raise FailedPrecondition("a stored frame arrived, but this perception service has no frame store")
-        return await self._frames.resolve(envelope)
-
-    def _ids(self, envelope: control_pb2.ObservationEnvelope, kind: str) -> tuple[str, str]:
-        check_tenant(envelope.tenant)
-        check_id(envelope.robot_id, "robot_id")
+        if envelope.HasField("stored_observation"):
+            if self._frames is None:
+                raise FailedPrecondition("a stored frame arrived, but this perception service has no frame store")
+            envelope = await self._frames.resolve(envelope)
         got = envelope.observation.WhichOneof("payload")
         if got != kind:
             raise InvalidArgument(f"observation carries {got or 'nothing'}, not {kind}")
-        return envelope.tenant, envelope.robot_id
+        return envelope, envelope.tenant, envelope.robot_id
 
     async def _camera(self, tenant: str, robot_id: str, name: str, where: str) -> CameraView:
         cached = self._robots.get((tenant, robot_id))

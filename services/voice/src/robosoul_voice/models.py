@@ -124,7 +124,7 @@ class Transcript:
     # ("remind me to ..." heard as "Remind me too."), see turn.TurnPolicy.
     last_word_logprob: float = 0.0
     # Whisper's best hypotheses with their probabilities among them (the text first), when it
-    # searched several (`Asr(hypotheses=...)`): "Can you end me?" 0.62, "Can you hand me?" 0.22...
+    # searched several (`Asr(hypotheses=...)`); three gave "Can you end me?" 0.62, "Can you hand me?" 0.22...
     alternatives: tuple[tuple[str, float], ...] = ()
 
 

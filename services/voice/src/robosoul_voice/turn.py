@@ -58,9 +58,6 @@ def prosody_finality(end_slope: float, final_lengthening: float) -> float:
     return float(0.7 * falling + 0.3 * longer)
 
 
-UNSURE_LOGPROB, UNSURE_TEXT_CAP = -0.6, 0.8
-
-
 @dataclass(frozen=True)
 class TurnPolicy:
     """Weights of the signals and the silence each score needs (tuned on the dev split of the voice set)."""
@@ -88,8 +85,8 @@ class TurnPolicy:
     # before a pause ("can you hand me ..." heard as "Can you end me?"): the judge's completeness
     # counts for at most `unsure_text_cap` then. Tuned on dev seeds 0, 2 and 3
     # (`bench/voice_tune.py --unsure=...`, see README). A beam's hypotheses carry no such confidence.
-    unsure_logprob: float = UNSURE_LOGPROB
-    unsure_text_cap: float = UNSURE_TEXT_CAP
+    unsure_logprob: float = -0.6
+    unsure_text_cap: float = 0.8
 
     def text_score(self, judged: float, last_word_logprob: float) -> float:
         """The transcript's completeness as the turn uses it: the judge's, capped when the recogniser was unsure."""
