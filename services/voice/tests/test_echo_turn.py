@@ -81,11 +81,39 @@ def test_policy_needs_less_silence_when_surer():
 
 
 def test_a_transcript_the_judge_is_sure_of_caps_the_wait_whatever_prosody_says():
-    policy = TurnPolicy()
+    policy = TurnPolicy(w_text=0.6, w_prosody=0.4, w_ending=0.0, sure_text=0.95, sure_silence_ms=500)
     low = policy.score(model=0.0, text=0.97, prosody=0.0)  # finished words, a voice whose pitch does not fall
     assert policy.silence_needed_ms(low) > policy.sure_silence_ms
     assert policy.silence_needed_ms(low, text=0.97) == policy.sure_silence_ms
     assert policy.silence_needed_ms(low, text=0.5) == policy.silence_needed_ms(low)  # unsure words: no cap
+    assert 500 in policy.checkpoints()
+    # Without the cap (the committed policy) sure words alone do not end the turn early.
+    uncapped = TurnPolicy(sure_text=None)
+    score = uncapped.score(model=0.0, text=0.97, prosody=0.0, ending=0.1)  # the voice sounded unfinished
+    assert uncapped.silence_needed_ms(score, text=0.97) == uncapped.silence_needed_ms(score) > 500
+
+
+@pytest.mark.parametrize("judged, ending, expected", [
+    (0.97, 0.9, 0.97),   # words and voice agree: the judge's say
+    (0.97, 0.36, 0.97),  # just above the threshold
+    (0.97, 0.34, 0.7),   # the voice sounded unfinished: capped ("I need you too.")
+    (0.97, 0.0, 0.7),
+    (0.3, 0.0, 0.3),     # an unfinished reading is never raised
+    (0.97, None, 0.97),  # no ending model: no veto
+])
+def test_a_voice_that_sounded_unfinished_caps_completeness(judged, ending, expected):
+    assert TurnPolicy().text_score(judged, 0.0, ending) == pytest.approx(expected)
+    assert FixedSilence(800).text_score(judged, 0.0, ending) == judged
+
+
+def test_sure_words_in_a_voice_that_sounded_unfinished_wait_longer():
+    policy = TurnPolicy()
+
+    def wait(judged, ending):
+        text = policy.text_score(judged, 0.0, ending)
+        return policy.silence_needed_ms(policy.score(model=0.5, text=text, prosody=0.5, ending=ending), text=text)
+
+    assert wait(0.97, 0.9) <= policy.sure_silence_ms < 1000 <= wait(0.97, 0.1)
 
 
 @pytest.mark.parametrize("judged, logprob, expected", [

@@ -149,3 +149,18 @@ def test_completeness_is_expected_over_whisper_s_hypotheses():
     torn = judged(Transcript(whole, alternatives=((whole, 0.5), (fragment, 0.5))))
     assert sure == pytest.approx(judge(whole)) and judge(fragment) < 0.3
     assert torn == pytest.approx(0.5 * judge(whole) + 0.5 * judge(fragment))
+
+
+def test_the_voice_s_ending_reaches_the_turn_and_its_score(models, say):
+    # The learned ending model's verdict comes with the transcript and weighs in the policy's score.
+    from robosoul_voice.turn import TurnPolicy
+
+    policy = TurnPolicy(w_model=0.0, w_text=0.5, w_prosody=0.0, w_ending=0.5)
+    smart, asr, _ = models
+    stream = VoiceStream(vad=Vad(), smart_turn=smart, transcriber=Transcriber(asr.transcribe, live=False), policy=policy)
+    audio = np.concatenate([silence(0.3), say("Please pick up the red cube."), silence(3.0)])
+    turns = [e for _, e in feed_all(stream, audio) if isinstance(e, TurnEnded)]
+    assert len(turns) == 1
+    turn = turns[0]
+    assert 0.0 <= turn.ending <= 1.0 and turn.ending != 0.5
+    assert turn.score == pytest.approx(0.5 * turn.text + 0.5 * turn.ending)

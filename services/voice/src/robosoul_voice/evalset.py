@@ -12,7 +12,9 @@ person talking over it.
 
 `build(seed)` is deterministic for a seed: the turn policy is tuned on seed 0
 (dev) and the benchmark reports seed 1 (test), whose sentences, speakers and
-pauses differ from the dev split's.
+pauses differ from the dev split's. `whole(seed, texts)` says short utterances whole (tuning
+must see short finished turns too); `training(seed)` makes the learned ending model's
+training turns from sentences of its own (`TRAINING_SENTENCES`, `TRAINING_SHORT`).
 """
 
 from __future__ import annotations
@@ -65,6 +67,49 @@ PLATFORM_PROMPTS = [
     "Hi, who built you?", "What are you looking at?", "Can you sing?", "Good afternoon, how are things?",
     "Please go back to your home position.", "I feel great today.", "Is everything okay?", "Open your hand.",
     "You are funny.", "What was that?",
+]
+# Training only (the learned ending model, `ending.py`): none of these is in SENTENCES,
+# EMOTIONAL or PLATFORM_PROMPTS. Each is split at a random word by a pause; the short ones
+# are said whole, so that a short utterance is not taken for a fragment because it is short.
+TRAINING_SENTENCES = [
+    "stop", "come here", "look at me", "wave your arm", "say hello to grandma", "where are my glasses",
+    "how old are you", "what time is it", "turn off the light in the hall", "can you carry this box to the car",
+    "I would like a cup of tea with milk", "please put the spoon next to the bowl", "the kids are coming home at five",
+    "we need more bread for the weekend", "could you tidy the shelf by the door", "do you know where the scissors are",
+    "I left the umbrella in the garden", "give the red pen to my husband", "the soup is too hot to eat",
+    "is the oven still on", "lift the lid of the box slowly", "my knee hurts when I climb the stairs",
+    "take the empty bottles to the kitchen", "what did the doctor say about my back", "can you read me the label",
+    "I am going to bed early tonight", "fold the towels and put them away", "the printer is out of paper again",
+    "slide the tray a bit further", "will it snow on saturday", "please bring the blanket from the sofa",
+    "my friend is visiting from spain next month", "why is the window open", "push the chair under the table",
+    "I cannot find the remote", "who ate the last biscuit", "let me know when the washing is done",
+    "hold the door for me", "the plant by the window needs water", "show me the green box on the top shelf",
+    "can you count the apples in the basket", "I think the milk has gone off", "put the books back in order",
+    "how far is the station from here", "check if the back door is locked", "my son starts school in september",
+    "grab the towel hanging on the hook", "that was a lovely dinner", "is there any cheese left in the fridge",
+    "drop the ball into the basket", "could you turn the music down a little", "I had a strange dream last night",
+    "rotate the box so the label faces me", "what is the capital of norway", "pick the orange ball from the floor",
+    "the neighbours are having a party", "wipe the table after breakfast", "are you able to climb stairs",
+    "stack the plates on the left side of the sink", "we should call the plumber tomorrow morning",
+    "point at the biggest block", "how many cups are on the tray", "thank you for helping me today",
+    "place the pencil inside the drawer", "my grandmother used to bake bread every sunday", "can you sort the socks by colour",
+    "open the curtains please", "keep an eye on the baby while I shower", "the bus was twenty minutes late",
+    "tell my wife that dinner is ready",
+]
+TRAINING_SHORT = [
+    "good morning", "thank you", "well done", "hello there", "not now", "that is fine", "go away", "how are you",
+    "what is this", "is it ready", "where is it", "come back", "I am cold", "sit down", "nice work", "who is there",
+    "are you sure", "I love it", "look over there", "what happened", "try again", "that hurts", "be careful",
+    "it is broken", "I am hungry", "help me please", "what now", "lift it up", "is she home", "close the door",
+    "who are you", "wait for me", "so beautiful", "you did it", "which one", "are you awake", "all done",
+    "can you dance", "put it down", "I am tired", "keep going", "what is your name", "move back", "it is late",
+    "turn around", "yes please", "no thanks", "how much", "see you later", "it is raining again",
+    "what a mess", "do it again", "that is enough", "where did it go", "I am back", "are we done", "give it here",
+    "how was school", "not that one", "pass the salt", "is it broken", "clean this up", "I cannot see", "go to sleep",
+    "what do you think", "shut the window", "leave it there", "I need a hand", "why not", "who told you",
+    "it smells nice", "how tall are you", "bring it closer", "we are late", "it is so quiet", "can you hear me",
+    "spin around", "that was close", "good night", "where are we going", "I made tea", "tell me a joke",
+    "follow me", "is that mine", "you look busy", "take a break",
 ]
 REPLIES = ["Okay, I'll pick up the red cube now.", "I'm sorry to hear that. Do you want to talk about it?",
            "Hello! I'm Robin. What can I do for you?", "Sure, going back to my home pose."]
@@ -227,6 +272,52 @@ def build(seed: int = 1, *, turns: int = 48, emotions: int = 36, echoes: int = 1
             end = min(len(audio), p0 + len(person))
             audio[p0:end] += 0.8 * person[: end - p0] * (_rms(reply) / max(_rms(person), 1e-6))
             case.kind, case.person_at_s, case.text = "barge-in", p_at, "person"
+        cases.append(case)
+    return cases
+
+
+def whole(seed: int, texts: list[str] | tuple[str, ...]) -> list[Case]:
+    """Short utterances said whole, one turn each, by the speakers of `build(seed)` (noise on half):
+    the voice set's turns are long sentences, and the turn policy must not learn that only
+    long ones are finished (bench/voice_tune.py --short)."""
+    rng = np.random.default_rng(seed)
+    voices = speakers(rng, 12)
+    synth = Synth()
+    lead = 0.4
+    cases = []
+    for i, text in enumerate(texts):
+        spk = voices[i % len(voices)]
+        speech = synth.say(text, spk)
+        audio = np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.float32), speech, np.zeros(3 * SAMPLE_RATE, np.float32)])
+        case = Case("turn", audio, text, spk["name"], speech_end_s=lead + len(speech) / SAMPLE_RATE)
+        if i % 2 == 1:
+            _add_noise(case, rng, kind=("pink", "brown", "white")[i % 3])
+        cases.append(case)
+    return cases
+
+
+def training(seed: int) -> list[Case]:
+    """Turns for training the ending model: every TRAINING_SENTENCES sentence split at a random
+    word by a pause of 300-1500 ms (said as `build` says its pauses), every TRAINING_SHORT one
+    said whole; noise on half of them. Use seeds the evaluation does not (bench/voice_ending_fit.py)."""
+    rng = np.random.default_rng(seed)
+    synth = Synth()
+    voices = speakers(rng, 12)
+    lead = 0.4
+    cases: list[Case] = []
+    for i, sentence in enumerate(TRAINING_SENTENCES + TRAINING_SHORT):
+        spk = voices[(i + seed) % len(voices)]
+        words = sentence.split()
+        if i < len(TRAINING_SENTENCES) and len(words) >= 3:
+            k = int(rng.integers(1, len(words)))
+            speech, (p0, p1) = synth.say_with_pause(" ".join(words[:k]), " ".join(words[k:]), spk, float(rng.uniform(0.3, 1.5)))
+        else:
+            speech, (p0, p1) = synth.say(sentence, spk), (0.0, 0.0)
+        audio = np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.float32), speech, np.zeros(3 * SAMPLE_RATE, np.float32)])
+        case = Case("turn", audio, sentence, spk["name"], speech_end_s=lead + len(speech) / SAMPLE_RATE,
+                    pauses=[(lead + p0, lead + p1)] if p1 > p0 else [])
+        if i % 2 == 1:
+            _add_noise(case, rng, kind=("pink", "brown", "white")[i % 3])
         cases.append(case)
     return cases
 

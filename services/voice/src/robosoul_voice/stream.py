@@ -34,11 +34,12 @@ MIN_SPEECH_S = 0.15
 
 
 class Job:
-    """A transcript being made, with how finished it reads and how sure the recogniser was of
-    its last word: `result()` -> (text, completeness, last-word log probability). Offline jobs
-    know when (in audio time) these exist: `done_at`."""
+    """A transcript being made, with how finished it reads, how sure the recogniser was of
+    its last word and how finished the voice sounded: `result()` -> (text, completeness,
+    last-word log probability, ending or None). Offline jobs know when (in audio time) these
+    exist: `done_at`."""
 
-    def __init__(self, ready: Callable[[float], bool], result: Callable[[], tuple[str, float, float]], done_at: float | None = None):
+    def __init__(self, ready: Callable[[float], bool], result: Callable[[], tuple[str, float, float, float | None]], done_at: float | None = None):
         self.ready, self.result, self.done_at = ready, result, done_at
 
 
@@ -56,12 +57,12 @@ class Transcriber:
         # Offline only: the same audio is recognised and judged once (text, completeness, compute time).
         self._cache = cache
 
-    def _run(self, audio: np.ndarray, judge: Callable[[str], float] | None) -> tuple[str, float, float]:
+    def _run(self, audio: np.ndarray, judge: Callable[[str], float] | None) -> tuple[str, float, float, float | None]:
         said = self._asr(audio)
         if not isinstance(said, Transcript):
             said = Transcript(said)
         if judge is None:
-            return said.text, 0.5, said.last_word_logprob
+            return said.text, 0.5, said.last_word_logprob, said.ending
         # With several hypotheses, how finished the words are is expected over what was perhaps
         # said (hypotheses differing only in case or punctuation are judged once).
         weights: dict[str, float] = {}
@@ -69,7 +70,7 @@ class Transcriber:
             key = completeness_model.words(text)
             weights[key] = weights.get(key, 0.0) + p
         judged = sum(p * judge(text) for text, p in weights.items()) / max(sum(weights.values()), 1e-9)
-        return said.text, float(judged), said.last_word_logprob
+        return said.text, float(judged), said.last_word_logprob, said.ending
 
     def start(self, audio: np.ndarray, now_s: float, judge: Callable[[str], float] | None = None) -> Job:
         if self._live:
@@ -110,6 +111,7 @@ class TurnEnded:
     text: float
     finality: float
     score: float
+    ending: float = 0.5
     asr_wait_ms: float = 0.0
     # Prosody against the speaker's baseline (z-scores), as the emotion model saw it.
     z: dict[str, float] = field(default_factory=dict)
@@ -132,7 +134,7 @@ class VoiceStream:
     # How finished a transcript reads, 0..1: the small language model's judgement
     # (`completeness.py`); `turn.text_completeness` is the word-list baseline.
     completeness: Callable[[str], float] = field(default_factory=lambda: completeness_model.default())
-    # Called at every checkpoint with (silence_ms, model, text, finality, score, asr_done_ms): for tuning.
+    # Called at every checkpoint with (silence_ms, model, text, finality, score, asr_done_ms, transcript, ending): for tuning.
     trace: Callable[..., None] | None = None
 
     def __post_init__(self):
@@ -228,30 +230,33 @@ class VoiceStream:
             self._finality = prosody_finality(pros.end_slope, pros.final_lengthening)
         ready = self._job is not None and self._job.ready(self.now_s)
         if ready and self._text is None:
-            said, judged, logprob = self._job.result()
-            self._text = self.policy.text_score(judged, logprob)
+            said, judged, logprob, ending = self._job.result()
+            self._text = self.policy.text_score(judged, logprob, ending)
+            self._ending = 0.5 if ending is None else ending
             if said.rstrip().endswith("?"):
                 # A question rises at its end: the pitch that marks a pause in a statement is its
                 # ending here, so prosody says nothing about whether it is finished.
                 self._finality = max(self._finality, self._text)
         text = self._text if self._text is not None else 0.5
-        score = self.policy.score(self._model, text, self._finality)
+        score = self.policy.score(self._model, text, self._finality, self._ending)
         if self.trace is not None:
             done = self._job.done_at if self._job is not None else None
             said = self._job.result()[0] if ready else ""
-            self.trace(silence_ms, self._model, text, self._finality, score, None if done is None else (done - self._speech_end) * 1000, said)
+            self.trace(silence_ms, self._model, text, self._finality, score, None if done is None else (done - self._speech_end) * 1000, said,
+                       self._ending)
         if silence_ms < self.policy.silence_needed_ms(score, text):
             return None
-        return self._end(force=False, scores=(self._model, text, self._finality, score))
+        return self._end(force=False, scores=(self._model, text, self._finality, score, self._ending))
 
     def _reset_pause(self) -> None:
         self._job: Job | None = None
         self._model: float | None = None
         self._finality = 0.5
+        self._ending = 0.5  # how finished the voice sounded (`ending.py`), once the transcript exists
         self._text: float | None = None
         self._checked: set[int] = set()
 
-    def _end(self, *, force: bool, scores=(1.0, 0.5, 0.5, 1.0)) -> TurnEnded:
+    def _end(self, *, force: bool, scores=(1.0, 0.5, 0.5, 1.0, 0.5)) -> TurnEnded:
         speech = self._audio(trim_silence=True)
         job = self._job if self._job is not None and not force else self.transcriber.start(speech, self.now_s)
         waited = 0.0
@@ -268,12 +273,12 @@ class VoiceStream:
         z = self.baseline.z(pros)
         emotion = fuse(transcript, pros, self.baseline)
         self.baseline.update(pros)
-        model, text, finality, score = scores
+        model, text, finality, score, ending = scores
         self._speaking, self._job, self._recent = False, None, []
         return TurnEnded(
             transcript=transcript, emotion=emotion, prosody=pros, speech_end_s=self._speech_end, decided_s=self.now_s,
             silence_ms=int(self._silence * FRAME * 1000 / SAMPLE_RATE), model=model, text=text, finality=finality, score=score,
-            asr_wait_ms=waited, z=z,
+            ending=ending, asr_wait_ms=waited, z=z,
         )
 
     def close(self) -> None:
