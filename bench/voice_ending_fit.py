@@ -68,7 +68,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="1000,1001,1002,1003,1004,1005,1006,1007,1008", help="training seeds (evalset.training)")
-    parser.add_argument("--l2", type=float, default=1000.0, help="ridge strength (chosen on dev seeds 0, 2, 3, 20 among 30-3000)")
+    parser.add_argument("--l2", type=float, default=1000.0, help="ridge strength (chosen on dev seeds 0, 2, 3, 20 among 30-3000, before length balancing)")
     parser.add_argument("--check", default="", help="voice-set seeds to report AUC on (evalset.build; nothing is fitted on them)")
     parser.add_argument("--out", default=str(PATH))
     args = parser.parse_args()

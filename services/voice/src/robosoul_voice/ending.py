@@ -12,10 +12,13 @@ the recognition the turn runs anyway (`models.Asr` encodes once and decodes from
 the same states).
 
 It is trained by `bench/voice_ending_fit.py` on turns the project synthesises
-from sentences of its own (`evalset.TRAINING_SENTENCES`, none of them in the
-evaluation set), through the voice service's own stream, and balanced so that
-length says nothing: short complete sentences against long fragments. The
-weights ship as JSON (`data/ending.json`) with how they were made.
+from sentences of its own (`evalset.TRAINING_SENTENCES`, `TRAINING_SHORT`; none
+of them in the evaluation set), through the voice service's own stream, with
+ends and pauses weighing the same within each half second of speech length, so
+that length says nothing (a first version called short replies unfinished). The
+weights ship as JSON (`data/ending.json`) with how they were made. The turn
+policy uses it as a veto (`turn.TurnPolicy.unfinished_ending`): it is still
+unsure of short utterances in the Piper voice (README).
 """
 
 from __future__ import annotations
