@@ -18,6 +18,7 @@ import sys
 import time
 
 import numpy as np
+from voice_tune import auc as pairwise_auc  # bench/voice_tune.py
 
 from robosoul_voice import evalset
 from robosoul_voice.ending import PATH, EndingModel
@@ -61,8 +62,7 @@ def examples(cases: list[evalset.Case], asr: Asr, smart: SmartTurn, label: str) 
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    pos, neg = scores[labels == 1], scores[labels == 0]
-    return float(np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg])) if len(pos) and len(neg) else float("nan")
+    return pairwise_auc(list(scores[labels == 1]), list(scores[labels == 0]))
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Tune the end-of-turn policy on the dev split (seed 0) of the voice set; prints the TurnPolicy to use.
+"""Tune the end-of-turn policy on dev seeds of the voice set; prints the TurnPolicy to use.
 
     python bench/voice_tune.py [--seed 0]
     python bench/voice_tune.py --seeds 0,2,3 --hypotheses 5      # how the committed policy was found
@@ -140,6 +140,13 @@ def sweep_unsure(seeds: list[int], candidates: list[tuple[float, float]]) -> Non
         print(f"| {logprob:g} | {cap:g} | {cuts}/{sum(paused for paused, _, _ in results)} | {p50:.0f} | {p75:.0f} | {p95:.0f} |", flush=True)
 
 
+def dev_seeds(parser: argparse.ArgumentParser, text: str) -> list[int]:
+    seeds = [int(s) for s in text.split(",")]
+    if HELD_OUT & set(seeds):
+        parser.error(f"seeds {sorted(HELD_OUT & set(seeds))} are held out (1 is the test split, 4-19 further held-out seeds): tune on 0, 2, 3 or 20-39")
+    return seeds
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=0)
@@ -158,15 +165,10 @@ def main():
                         help="learned ending weights to search (e.g. 0,0.1,0.2,0.3,0.4)")
     args = parser.parse_args()
     if args.unsure:
-        seeds = [int(s) for s in (args.seeds or "0,2,3").split(",")]
-        if HELD_OUT & set(seeds):
-            parser.error(f"seeds {sorted(HELD_OUT & set(seeds))} are held out (1 is the test split, 4-19 further held-out seeds): tune on 0, 2, 3 or 20-39")
-        sweep_unsure(seeds, [tuple(map(float, c.split(":"))) for c in args.unsure.split(",")])
+        sweep_unsure(dev_seeds(parser, args.seeds or "0,2,3"), [tuple(map(float, c.split(":"))) for c in args.unsure.split(",")])
         return
     completeness = default() if args.completeness == "lm" else text_completeness
-    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
-    if HELD_OUT & set(seeds):
-        parser.error(f"seeds {sorted(HELD_OUT & set(seeds))} are held out (1 is the test split, 4-19 further held-out seeds): tune on 0, 2, 3 or 20-39")
+    seeds = dev_seeds(parser, args.seeds or str(args.seed))
     cases = [c for seed in seeds for c in evalset.build(seed, turns=48, emotions=0, echoes=0)]
     if args.short:
         cases += [c for seed in seeds for c in evalset.whole(seed, SHORT_COMPLETE)]

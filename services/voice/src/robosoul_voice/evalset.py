@@ -222,7 +222,6 @@ def build(seed: int = 1, *, turns: int = 48, emotions: int = 36, echoes: int = 1
     synth = Synth()
     voices = speakers(rng, 12)
     cases: list[Case] = []
-    lead = 0.4
     for i in range(turns):
         # Dev (even seeds) and test (odd seeds) use different sentences.
         pool = SENTENCES[seed % 2::2]
@@ -233,12 +232,7 @@ def build(seed: int = 1, *, turns: int = 48, emotions: int = 36, echoes: int = 1
         # then stretched. The pause is located in the audio itself.
         pause = float(rng.uniform(0.3, 1.5)) if i % 4 != 3 else 0.0  # a quarter said in one breath
         speech, (p0, p1) = synth.say_with_pause(first, second, spk, pause)
-        audio = np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.float32), speech, np.zeros(3 * SAMPLE_RATE, np.float32)])
-        case = Case("turn", audio, f"{first} {second}", spk["name"], speech_end_s=lead + len(speech) / SAMPLE_RATE,
-                    pauses=[(lead + p0, lead + p1)] if pause else [])
-        if i % 2 == 1:
-            _add_noise(case, rng, kind=("pink", "brown", "white")[i % 3])
-        cases.append(case)
+        cases.append(_turn(f"{first} {second}", spk, speech, (p0, p1) if pause else None, i, rng))
     labels = list(EMOTION_PROSODY)
     for i in range(emotions):
         label = labels[i % len(labels)]
@@ -250,8 +244,8 @@ def build(seed: int = 1, *, turns: int = 48, emotions: int = 36, echoes: int = 1
         calm = synth.say(EMOTIONAL["neutral"][(i + 1) % 3], dict(base, prosody=EMOTION_PROSODY["neutral"]))
         said = synth.say(words, spk)
         silence = np.zeros(int(3.2 * SAMPLE_RATE), np.float32)
-        audio = np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.float32), calm, silence, said, silence])
-        cases.append(Case("emotion", audio, words, spk["name"], speech_end_s=lead + (len(calm) + len(silence) + len(said)) / SAMPLE_RATE, emotion=label))
+        audio = np.concatenate([np.zeros(int(LEAD_S * SAMPLE_RATE), np.float32), calm, silence, said, silence])
+        cases.append(Case("emotion", audio, words, spk["name"], speech_end_s=LEAD_S + (len(calm) + len(silence) + len(said)) / SAMPLE_RATE, emotion=label))
     for i in range(echoes):
         reply_text = REPLIES[i % len(REPLIES)]
         reply = synth.say(reply_text, {"engine": "piper", "length": 1.0, "volume": 1.0})
@@ -283,16 +277,10 @@ def whole(seed: int, texts: list[str] | tuple[str, ...]) -> list[Case]:
     rng = np.random.default_rng(seed)
     voices = speakers(rng, 12)
     synth = Synth()
-    lead = 0.4
     cases = []
     for i, text in enumerate(texts):
         spk = voices[i % len(voices)]
-        speech = synth.say(text, spk)
-        audio = np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.float32), speech, np.zeros(3 * SAMPLE_RATE, np.float32)])
-        case = Case("turn", audio, text, spk["name"], speech_end_s=lead + len(speech) / SAMPLE_RATE)
-        if i % 2 == 1:
-            _add_noise(case, rng, kind=("pink", "brown", "white")[i % 3])
-        cases.append(case)
+        cases.append(_turn(text, spk, synth.say(text, spk), None, i, rng))
     return cases
 
 
@@ -303,7 +291,6 @@ def training(seed: int) -> list[Case]:
     rng = np.random.default_rng(seed)
     synth = Synth()
     voices = speakers(rng, 12)
-    lead = 0.4
     cases: list[Case] = []
     for i, sentence in enumerate(TRAINING_SENTENCES + TRAINING_SHORT):
         spk = voices[(i + seed) % len(voices)]
@@ -313,13 +300,21 @@ def training(seed: int) -> list[Case]:
             speech, (p0, p1) = synth.say_with_pause(" ".join(words[:k]), " ".join(words[k:]), spk, float(rng.uniform(0.3, 1.5)))
         else:
             speech, (p0, p1) = synth.say(sentence, spk), (0.0, 0.0)
-        audio = np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.float32), speech, np.zeros(3 * SAMPLE_RATE, np.float32)])
-        case = Case("turn", audio, sentence, spk["name"], speech_end_s=lead + len(speech) / SAMPLE_RATE,
-                    pauses=[(lead + p0, lead + p1)] if p1 > p0 else [])
-        if i % 2 == 1:
-            _add_noise(case, rng, kind=("pink", "brown", "white")[i % 3])
-        cases.append(case)
+        cases.append(_turn(sentence, spk, speech, (p0, p1) if p1 > p0 else None, i, rng))
     return cases
+
+
+LEAD_S = 0.4  # silence before a turn's speech (3 s follow it)
+
+
+def _turn(text: str, spk: dict, speech: np.ndarray, pause: tuple[float, float] | None, i: int, rng: np.random.Generator) -> Case:
+    """A turn case: the speech (with its pause, seconds into it) between silences, noise on every second one."""
+    audio = np.concatenate([np.zeros(int(LEAD_S * SAMPLE_RATE), np.float32), speech, np.zeros(3 * SAMPLE_RATE, np.float32)])
+    case = Case("turn", audio, text, spk["name"], speech_end_s=LEAD_S + len(speech) / SAMPLE_RATE,
+                pauses=[(LEAD_S + pause[0], LEAD_S + pause[1])] if pause else [])
+    if i % 2 == 1:
+        _add_noise(case, rng, kind=("pink", "brown", "white")[i % 3])
+    return case
 
 
 def _add_noise(case: Case, rng: np.random.Generator, *, kind: str) -> None:

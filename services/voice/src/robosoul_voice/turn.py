@@ -68,7 +68,7 @@ class TurnPolicy:
     # synthetic voices the transcript separates ends from pauses best (AUC 0.97; prosody
     # 0.68, Smart Turn 0.57, trained on human speech), so the search gave Smart Turn no weight.
     # The learned ending (`ending.py`, AUC 0.94) gets no weight either: weighed in, it made
-    # short replies said by the Piper voice wait (voice to voice p50 668 -> 826-1,368 ms on
+    # short replies said by the Piper voice wait (voice to voice p50 668 -> 826-1,799 ms on
     # the platform benchmark, README); it vetoes instead (`unfinished_ending` below).
     w_model: float = 0.0
     w_text: float = 0.8
