@@ -63,6 +63,25 @@ async def test_list_pages_in_id_order(registry, tenant):
         await registry.list(tenant, page_size=101)
 
 
+async def test_list_is_complete_and_leaves_out_deleted_robots(registry, tenant):
+    # More robots than one fetch (256) and than one page; lists are repeated because an
+    # earlier watch-based list sometimes came back short when the client lagged the server.
+    import asyncio
+
+    await asyncio.gather(*(registry.create(tenant, arm(f"r{i:03d}")) for i in range(300)))
+    for i in range(0, 300, 7):
+        await registry.delete(tenant, f"r{i:03d}")
+    expected = [f"r{i:03d}" for i in range(300) if i % 7]
+    for _ in range(5):
+        seen, token = [], ""
+        while True:
+            page, token = await registry.list(tenant, page_size=100, page_token=token)
+            seen += [r.robot_id for r in page]
+            if not token:
+                break
+        assert seen == expected
+
+
 async def test_modify_is_compare_and_set_and_changes_are_streamed(registry, tenant):
     await registry.create(tenant, arm("m1"))
     seen = []

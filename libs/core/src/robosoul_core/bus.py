@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -90,6 +91,41 @@ async def kv_read(kv, key: str, message_type: type[M], *, timeout: float, missin
     except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
         raise NotFound(missing) from None
     return message_type.FromString(entry.value), entry.revision
+
+
+async def kv_values(kv, key_filter: str, *, timeout: float) -> list[bytes]:
+    """The current value of every key of `kv` matching `key_filter`; deleted keys are left out.
+
+    Not `kv.watch`: nats-py 2.16 can put its end-of-snapshot marker before values the
+    server has already sent but the client has not read yet, and the list comes back
+    short. A pull consumer delivers nothing until asked, so the pending count it is
+    created with is exact. (nats-py's KeyValue has no public handle on its stream.)
+    """
+    from nats.js import api
+
+    js, stream = kv._js, kv._stream
+    name = f"values-{uuid.uuid4().hex}"
+    config = api.ConsumerConfig(
+        name=name, filter_subject=kv._pre + key_filter, deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
+        ack_policy=api.AckPolicy.NONE, mem_storage=True, inactive_threshold=max(timeout, 5.0),
+    )
+    info = await asyncio.wait_for(js.add_consumer(stream, config=config), timeout)
+    values: list[bytes] = []
+    try:
+        remaining = info.num_pending
+        if remaining:
+            sub = await js.pull_subscribe_bind(name=name, stream=stream)
+            try:
+                while remaining:
+                    for msg in await sub.fetch(batch=min(remaining, 256), timeout=timeout):
+                        remaining = msg.metadata.num_pending
+                        if msg.data and (msg.headers or {}).get("KV-Operation") not in ("DEL", "PURGE"):
+                            values.append(msg.data)
+            finally:
+                await sub.unsubscribe()
+    finally:
+        await asyncio.wait_for(js.delete_consumer(stream, name), timeout)
+    return values
 
 
 async def kv_modify(

@@ -89,15 +89,5 @@ class RobotRegistry:
         return page, next_token
 
     async def _all(self, tenant: str) -> list[robot_pb2.Robot]:
-        # A server-side filtered watch delivers the current value of each key, then None.
-        watcher = await self._kv.watch(tenant_key_filter(tenant), ignore_deletes=True)
-        robots = []
-        try:
-            async for entry in watcher:
-                if entry is None:
-                    break
-                if entry.value:
-                    robots.append(robot_pb2.Robot.FromString(entry.value))
-        finally:
-            await watcher.stop()
-        return robots
+        values = await bus.kv_values(self._kv, tenant_key_filter(tenant), timeout=self._timeout)
+        return [robot_pb2.Robot.FromString(v) for v in values]
