@@ -73,7 +73,7 @@ def outcome(case: evalset.Case, events) -> tuple[bool, float | None]:
 
 
 def turn_section(turn_cases, models, cache) -> None:
-    policies = {"RoboSoul (words + prosody + silence; the voice's ending vetoes)": TurnPolicy(), "fixed 500 ms silence": FixedSilence(500), "fixed 800 ms silence (EVI default)": FixedSilence(800)}
+    policies = {"RoboSoul (words + the voice's ending + prosody + silence)": TurnPolicy(), "fixed 500 ms silence": FixedSilence(500), "fixed 800 ms silence (EVI default)": FixedSilence(800)}
     rows = {}
     errors, words = 0, 0
     for name, policy in policies.items():

@@ -3,6 +3,10 @@
     python bench/voice_ending_fit.py                     # training seeds 1000-1008, as shipped
     python bench/voice_ending_fit.py --check 0,2,3       # and its AUC on voice-set seeds (no training on them)
 
+Each seed's examples are kept in ~/.cache/robosoul/ending (`--cache`), under a key of
+the code that makes them (evalset.py, ending.py, stream.py, models.py), so a refit
+with another ridge or more seeds only synthesises and recognises what is new.
+
 The training turns (`evalset.training`) are said through the voice service's own
 stream (`VoiceStream`, the same voice activity and trimming as live), and every
 time it starts recognition after a silence that lasted at least 200 ms the
@@ -14,8 +18,10 @@ went on. Seeds 1000 and up are for training only; the voice set's seeds
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from voice_tune import auc as pairwise_auc  # bench/voice_tune.py
@@ -61,6 +67,24 @@ def examples(cases: list[evalset.Case], asr: Asr, smart: SmartTurn, label: str) 
     return np.array(xs), np.array(ys), who, np.array(seconds)
 
 
+def cached_examples(seed: int, asr: Asr, smart: SmartTurn, cache: Path | None) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """`examples` of `evalset.training(seed)`, kept in `cache` under a key of the code that makes them."""
+    import robosoul_voice
+
+    sources = Path(robosoul_voice.__file__).parent
+    key = hashlib.sha256(b"".join((sources / f).read_bytes() for f in ("evalset.py", "ending.py", "stream.py", "models.py"))).hexdigest()[:16]
+    path = None if cache is None else cache / f"training-{seed}-{key}.npz"
+    if path is not None and path.exists():
+        kept = np.load(path, allow_pickle=False)
+        return kept["x"], kept["y"], [str(w) for w in kept["who"]], kept["seconds"]
+    x, y, who, seconds = examples(evalset.training(seed), asr, smart, f"training seed {seed}")
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path.with_suffix(".tmp.npz"), x=x, y=y, who=np.array(who), seconds=seconds)
+        path.with_suffix(".tmp.npz").replace(path)
+    return x, y, who, seconds
+
+
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return pairwise_auc(list(scores[labels == 1]), list(scores[labels == 0]))
 
@@ -71,18 +95,21 @@ def main() -> None:
     parser.add_argument("--l2", type=float, default=1000.0, help="ridge strength (chosen on dev seeds 0, 2, 3, 20 among 30-3000, before length balancing)")
     parser.add_argument("--check", default="", help="voice-set seeds to report AUC on (evalset.build; nothing is fitted on them)")
     parser.add_argument("--out", default=str(PATH))
+    parser.add_argument("--cache", default=str(Path.home() / ".cache" / "robosoul" / "ending"), help="where each seed's examples are kept ('' for nowhere)")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     if any(s < 1000 for s in seeds):
         parser.error("training seeds start at 1000: lower seeds are the voice set's")
     asr, smart = Asr(ending=None, keep_ending_features=True), SmartTurn()
     t0 = time.time()
-    x, y, _, seconds = examples([c for s in seeds for c in evalset.training(s)], asr, smart, "training")
+    parts = [cached_examples(s, asr, smart, Path(args.cache) if args.cache else None) for s in seeds]
+    x, y, seconds = (np.concatenate([p[i] for p in parts]) for i in (0, 1, 3))
     # Ends and pauses weigh the same within each half second of speech length: length says nothing.
     model = EndingModel.fit(x, y, groups=np.minimum(seconds // 0.5, 8).astype(int), l2=args.l2, meta={
         "trained_by": "bench/voice_ending_fit.py", "seeds": seeds, "l2": args.l2, "examples": len(y), "finished": int(y.sum()),
         "features": "Whisper tiny.en encoder states: mean of the last 25 and last 8 frames of speech and of the 10 after it",
         "balanced": "ends and pauses weigh the same within each 0.5 s of speech length",
+        "turns": "evalset.training: every second one written (a capital, a final ? or .); build's speakers and the default Piper voice",
     })
     train_auc = auc(np.array([model(v) for v in x]), y)
     print(f"trained on {len(y)} examples ({int(y.sum())} finished) in {time.time() - t0:.0f} s; training AUC {train_auc:.3f}")

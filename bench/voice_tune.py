@@ -103,6 +103,8 @@ def evaluate(tr, w, steps, sure=None, veto=None):
         for silence, model, text, finality, _score, asr_done, said, ending in rows:
             if veto is not None and said and ending < veto[0]:
                 text = min(text, veto[1])
+            if said.rstrip().endswith("?"):  # as `VoiceStream` does: a question's rise is its ending
+                finality = max(finality, text)
             score = w[0] * model + w[1] * text + w[2] * finality + w[3] * ending
             needed = next((s for t, s in steps if score >= t), 2600)
             if sure is not None and text >= sure[0]:

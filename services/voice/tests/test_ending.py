@@ -30,6 +30,20 @@ def test_training_sentences_are_not_in_the_evaluation_set():
     assert not said & set(evalset.TRAINING_SENTENCES + evalset.TRAINING_SHORT)
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("who are you", "Who are you?"), ("stop", "Stop."), ("  is it ready ", "Is it ready?"), ("I am cold", "I am cold."),
+    ("Can you dance", "Can you dance?"), ("whoever you are", "Whoever you are."),
+])
+def test_written_makes_a_sentence_with_its_final_mark(text, expected):
+    assert evalset.written(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "   "])
+def test_written_needs_words(bad):
+    with pytest.raises(ValueError, match="needs words"):
+        evalset.written(bad)
+
+
 @pytest.mark.parametrize("voice", [
     {"engine": "espeak", "voice": "en-us+f2", "base_pitch": 50, "speed": 165},
     {"engine": "espeak", "voice": "en+m7", "base_pitch": 40, "speed": 150},

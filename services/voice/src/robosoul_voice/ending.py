@@ -15,10 +15,13 @@ It is trained by `bench/voice_ending_fit.py` on turns the project synthesises
 from sentences of its own (`evalset.TRAINING_SENTENCES`, `TRAINING_SHORT`; none
 of them in the evaluation set), through the voice service's own stream, with
 ends and pauses weighing the same within each half second of speech length, so
-that length says nothing (a first version called short replies unfinished). The
-weights ship as JSON (`data/ending.json`) with how they were made. The turn
-policy uses it as a veto (`turn.TurnPolicy.unfinished_ending`): it is still
-unsure of short utterances in the Piper voice (README).
+that length says nothing (a first version called short replies unfinished).
+Half the turns are said as written sentences, so that a question's rising end
+is an ending too (trained without them, it called a fifth of short questions
+unfinished). The weights ship as JSON (`data/ending.json`) with how they were
+made. The turn policy weighs it in (`turn.TurnPolicy.w_ending`) and lets it veto
+a transcript that reads finished in a voice that did not sound so
+(`unfinished_ending`).
 """
 
 from __future__ import annotations

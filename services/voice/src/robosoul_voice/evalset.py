@@ -273,35 +273,53 @@ def build(seed: int = 1, *, turns: int = 48, emotions: int = 36, echoes: int = 1
 def whole(seed: int, texts: list[str] | tuple[str, ...]) -> list[Case]:
     """Short utterances said whole, one turn each, by the speakers of `build(seed)` (noise on half):
     the voice set's turns are long sentences, and the turn policy must not learn that only
-    long ones are finished (bench/voice_tune.py --short)."""
+    long ones are finished (bench/voice_tune.py --short). Every second one is said as
+    `written` (a question rises at its end)."""
     rng = np.random.default_rng(seed)
     voices = speakers(rng, 12)
     synth = Synth()
     cases = []
     for i, text in enumerate(texts):
         spk = voices[i % len(voices)]
-        cases.append(_turn(text, spk, synth.say(text, spk), None, i, rng))
+        cases.append(_turn(text, spk, synth.say(written(text) if i % 2 else text, spk), None, i, rng))
     return cases
 
 
 def training(seed: int) -> list[Case]:
     """Turns for training the ending model: every TRAINING_SENTENCES sentence split at a random
     word by a pause of 300-1500 ms (said as `build` says its pauses), every TRAINING_SHORT one
-    said whole; noise on half of them. Use seeds the evaluation does not (bench/voice_ending_fit.py)."""
+    said whole; noise on half of them. Every second turn is said as `written` (a capital and a
+    final "?" or "."): a question then rises at its end, and a rising end must not read as a
+    pause (a model trained without them called a fifth of short questions unfinished). The
+    speakers are `build`'s plus the robot's own default voice (Piper as `models.Tts` says a
+    reply). Use seeds the evaluation does not (bench/voice_ending_fit.py)."""
     rng = np.random.default_rng(seed)
     synth = Synth()
-    voices = speakers(rng, 12)
+    voices = [*speakers(rng, 12), {"engine": "piper", "name": "piper-default", "length": 1.0, "volume": 1.0}]
     cases: list[Case] = []
     for i, sentence in enumerate(TRAINING_SENTENCES + TRAINING_SHORT):
         spk = voices[(i + seed) % len(voices)]
-        words = sentence.split()
+        words = (written(sentence) if i % 2 else sentence).split()
         if i < len(TRAINING_SENTENCES) and len(words) >= 3:
             k = int(rng.integers(1, len(words)))
             speech, (p0, p1) = synth.say_with_pause(" ".join(words[:k]), " ".join(words[k:]), spk, float(rng.uniform(0.3, 1.5)))
         else:
-            speech, (p0, p1) = synth.say(sentence, spk), (0.0, 0.0)
+            speech, (p0, p1) = synth.say(" ".join(words), spk), (0.0, 0.0)
         cases.append(_turn(sentence, spk, speech, (p0, p1) if p1 > p0 else None, i, rng))
     return cases
+
+
+QUESTION_WORDS = frozenset({"who", "what", "where", "when", "why", "how", "which", "is", "are", "am", "was", "were", "can", "could",
+                            "do", "does", "did", "will", "would", "shall", "should", "may"})
+
+
+def written(text: str) -> str:
+    """`text` as a sentence: a capital first letter and "?" after a question, "." after the rest."""
+    text = text.strip()
+    if not text:
+        raise ValueError("written() needs words")
+    mark = "?" if text.split()[0].lower() in QUESTION_WORDS else "."
+    return text[0].upper() + text[1:] + mark
 
 
 LEAD_S = 0.4  # silence before a turn's speech (3 s follow it)

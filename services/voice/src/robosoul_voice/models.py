@@ -219,13 +219,28 @@ class Asr:
             logp = np.array([score * (len(ids) + 1) for ids, score in zip(seqs, result.scores, strict=True)])
             weights = np.exp(logp - logp.max())
             weights /= weights.sum()
-            texts = [tok.decode(ids).strip() for ids in seqs]
+            texts = [without_repeated_start(tok.decode(ids).strip()) for ids in seqs]
             return Transcript(texts[0], alternatives=tuple(zip(texts, weights.tolist(), strict=True)), **kept)
         ids = [t for t in result.sequences_ids[0] if t < tok.eot]
         # The last tokens (punctuation aside), their log probabilities from the step logits.
         wordy = [i for i, t in enumerate(ids) if tok.decode([t]).strip(" .,?!")][-LAST_WORD_TOKENS:]
         logprobs = [_log_softmax_at(np.asarray(result.logits[0][i]), ids[i]) for i in wordy]
-        return Transcript(tok.decode(ids).strip(), min(logprobs, default=0.0), **kept)
+        return Transcript(without_repeated_start(tok.decode(ids).strip()), min(logprobs, default=0.0), **kept)
+
+
+def without_repeated_start(text: str) -> str:
+    """The text without a repeat of its own start after it ("Where is my phone? Where is my").
+
+    Whisper, given a short utterance and the silence padded after it, sometimes goes on by
+    saying its beginning again; the half-sentence at the end then reads unfinished and the
+    turn waits its longest. Two or more repeated words are dropped (punctuation and case aside)."""
+    words = text.split()
+    plain = [w.strip(".,?!;:").lower() for w in words]
+    for k in range(2, len(words) - 1):
+        rest = plain[k:]
+        if len(rest) >= 2 and len(rest) <= k and rest == plain[: len(rest)]:
+            return " ".join(words[:k]).rstrip(",;:")
+    return text
 
 
 def _log_softmax_at(logits: np.ndarray, index: int) -> float:

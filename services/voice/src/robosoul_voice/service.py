@@ -227,14 +227,15 @@ class VoiceService:
             tracer.start_span("voice.end_of_turn", start_time=now_ns - wait_ns, attributes={
                 "voice.asr_wait_ms": round(turn.asr_wait_ms, 1), "voice.model": round(turn.model, 3),
                 "voice.text": round(turn.text, 3), "voice.prosody": round(turn.finality, 3),
+                "voice.ending": round(turn.ending, 3),
             }).end(end_time=now_ns)
             await self._answer(listener, turn)
 
     async def _answer(self, listener: Listener, turn: TurnEnded) -> None:
         uid = f"v-{uuid.uuid4().hex[:12]}"
-        log.info("%s/%s heard %r after %d ms of silence (score %.2f: model %.2f, text %.2f, prosody %.2f; recognition waited %.0f ms)",
+        log.info("%s/%s heard %r after %d ms of silence (score %.2f: model %.2f, text %.2f, prosody %.2f, ending %.2f; recognition waited %.0f ms)",
                  listener.tenant, listener.robot_id, turn.transcript, turn.silence_ms, turn.score, turn.model, turn.text,
-                 turn.finality, turn.asr_wait_ms)
+                 turn.finality, turn.ending, turn.asr_wait_ms)
         heard = session_pb2.Heard(
             utterance_id=uid, transcript=turn.transcript, emotion=turn.emotion, final=True,
             end_of_turn_s=max(0.0, turn.decided_s - turn.speech_end_s), asr_wait_s=turn.asr_wait_ms / 1000,

@@ -135,6 +135,7 @@ class VoiceStream:
     # (`completeness.py`); `turn.text_completeness` is the word-list baseline.
     completeness: Callable[[str], float] = field(default_factory=lambda: completeness_model.default())
     # Called at every checkpoint with (silence_ms, model, text, finality, score, asr_done_ms, transcript, ending): for tuning.
+    # The finality is the pitch's, before a question's override (the replay applies it after its own veto).
     trace: Callable[..., None] | None = None
 
     def __post_init__(self):
@@ -227,7 +228,7 @@ class VoiceStream:
             # Smart Turn hears the silence so far too, as pipecat feeds it (it was trained that way).
             self._model = self.smart_turn(self._audio(trim_silence=False))
             pros = measure(speech, SAMPLE_RATE)
-            self._finality = prosody_finality(pros.end_slope, pros.final_lengthening)
+            self._finality = self._pitch_finality = prosody_finality(pros.end_slope, pros.final_lengthening)
         ready = self._job is not None and self._job.ready(self.now_s)
         if ready and self._text is None:
             said, judged, logprob, ending = self._job.result()
@@ -242,7 +243,7 @@ class VoiceStream:
         if self.trace is not None:
             done = self._job.done_at if self._job is not None else None
             said = self._job.result()[0] if ready else ""
-            self.trace(silence_ms, self._model, text, self._finality, score, None if done is None else (done - self._speech_end) * 1000, said,
+            self.trace(silence_ms, self._model, text, self._pitch_finality, score, None if done is None else (done - self._speech_end) * 1000, said,
                        self._ending)
         if silence_ms < self.policy.silence_needed_ms(score, text):
             return None
@@ -251,7 +252,7 @@ class VoiceStream:
     def _reset_pause(self) -> None:
         self._job: Job | None = None
         self._model: float | None = None
-        self._finality = 0.5
+        self._finality = self._pitch_finality = 0.5  # the latter before a question's override (traced)
         self._ending = 0.5  # how finished the voice sounded (`ending.py`), once the transcript exists
         self._text: float | None = None
         self._checked: set[int] = set()
