@@ -4,8 +4,8 @@
     python bench/voice_ending_fit.py --check 0,2,3       # and its AUC on voice-set seeds (no training on them)
 
 Each seed's examples are kept in ~/.cache/robosoul/ending (`--cache`), under a key of
-the code that makes them (evalset.py, ending.py, stream.py, models.py), so a refit
-with another ridge or more seeds only synthesises and recognises what is new.
+the code that makes them (the voice package and this script), so a refit with another
+ridge or more seeds only synthesises and recognises what is new.
 
 The training turns (`evalset.training`) are said through the voice service's own
 stream (`VoiceStream`, the same voice activity and trimming as live), and every
@@ -68,11 +68,12 @@ def examples(cases: list[evalset.Case], asr: Asr, smart: SmartTurn, label: str) 
 
 
 def cached_examples(seed: int, asr: Asr, smart: SmartTurn, cache: Path | None) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
-    """`examples` of `evalset.training(seed)`, kept in `cache` under a key of the code that makes them."""
+    """`examples` of `evalset.training(seed)`, kept in `cache` under a key of the code that makes them
+    (every module of the voice package and this script)."""
     import robosoul_voice
 
-    sources = Path(robosoul_voice.__file__).parent
-    key = hashlib.sha256(b"".join((sources / f).read_bytes() for f in ("evalset.py", "ending.py", "stream.py", "models.py"))).hexdigest()[:16]
+    code = sorted(Path(robosoul_voice.__file__).parent.glob("*.py")) + [Path(__file__)]
+    key = hashlib.sha256(b"".join(f.read_bytes() for f in code)).hexdigest()[:16]
     path = None if cache is None else cache / f"training-{seed}-{key}.npz"
     if path is not None and path.exists():
         kept = np.load(path, allow_pickle=False)

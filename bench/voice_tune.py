@@ -1,7 +1,8 @@
 """Tune the end-of-turn policy on dev seeds of the voice set; prints the TurnPolicy to use.
 
     python bench/voice_tune.py [--seed 0]
-    python bench/voice_tune.py --seeds 0,2,3 --hypotheses 5      # how the committed policy was found
+    python bench/voice_tune.py --seeds 0,2,3,20,21,22,23,24,25 --short --model-weights 0 \
+        --ending-weights 0,0.1,0.2,0.3 --max-cuts 0.028                  # the search behind the committed weights (README)
     python bench/voice_tune.py --unsure=-99:1,-0.6:0.8 --seeds 0,2,3
     python bench/voice_tune.py --seeds 0,2,3,20,21,22,23,24,25 --short --unfinished=-1:1,0.3:0.7,0.35:0.7,0.4:0.7
 
@@ -29,7 +30,7 @@ from robosoul_voice import evalset
 from robosoul_voice.completeness import SHORT_COMPLETE, default
 from robosoul_voice.models import ASR_HYPOTHESES, FRAME, Asr, SmartTurn, Vad
 from robosoul_voice.stream import Transcriber, VoiceStream
-from robosoul_voice.turn import TurnPolicy, text_completeness
+from robosoul_voice.turn import TurnPolicy, question_finality, text_completeness
 
 # Never tuned on: seed 1 is the test split `make bench-voice` reports, 4-19 further held-out
 # seeds. Dev seeds are 0, 2, 3 and 20-39 (the learned ending model trains on 1000 and up).
@@ -103,8 +104,7 @@ def evaluate(tr, w, steps, sure=None, veto=None):
         for silence, model, text, finality, _score, asr_done, said, ending in rows:
             if veto is not None and said and ending < veto[0]:
                 text = min(text, veto[1])
-            if said.rstrip().endswith("?"):  # as `VoiceStream` does: a question's rise is its ending
-                finality = max(finality, text)
+            finality = question_finality(finality, text, said)  # after the veto, as `VoiceStream` does
             score = w[0] * model + w[1] * text + w[2] * finality + w[3] * ending
             needed = next((s for t, s in steps if score >= t), 2600)
             if sure is not None and text >= sure[0]:
@@ -165,6 +165,8 @@ def main():
                         help="Smart Turn weights to search")
     parser.add_argument("--ending-weights", type=lambda v: [float(x) for x in v.split(",")], default=[0.0],
                         help="learned ending weights to search (e.g. 0,0.1,0.2,0.3,0.4)")
+    parser.add_argument("--no-veto", action="store_true",
+                        help="search without the committed veto of an unfinished-sounding voice (TurnPolicy.unfinished_ending)")
     args = parser.parse_args()
     if args.unsure:
         sweep_unsure(dev_seeds(parser, args.seeds or "0,2,3"), [tuple(map(float, c.split(":"))) for c in args.unsure.split(",")])
@@ -191,6 +193,8 @@ def main():
             cuts, n, median, objective = evaluate(tr, w, policy.steps, sure, (ending, cap))
             print(f"| {ending:g} | {cap:g} | {cuts}/{n} | {median:.0f} | {objective:.0f} |")
         return
+    committed = TurnPolicy()
+    veto = None if args.no_veto else (committed.unfinished_ending, committed.unfinished_text_cap)
     allowed: list[tuple] = []
     frontier: dict[int, tuple] = {}
     # (Smart Turn, transcript, prosody, learned ending), summing to 1.
@@ -201,7 +205,7 @@ def main():
     for w in weights:
         for th in grid:
             steps = tuple(zip(th, levels, strict=True))
-            cuts, n, median, objective = evaluate(tr, w, steps)
+            cuts, n, median, objective = evaluate(tr, w, steps, None, veto)
             key = (objective, median, cuts)
             if cuts not in frontier or key < frontier[cuts][0]:
                 frontier[cuts] = (key, w, steps, n)
@@ -219,7 +223,7 @@ def main():
         options = [((objective, median, cuts), (1.01, 2600))]
         for t in (0.9, 0.95, 0.97, 0.98):
             for silence in (200, 350, 500, 700, 1000):
-                c, _, m, o = evaluate(tr, w, steps, (t, silence))
+                c, _, m, o = evaluate(tr, w, steps, (t, silence), veto)
                 if c <= max(cuts, args.max_cuts * n):
                     options.append(((o, m, c), (t, silence)))
         key, sure = min(options, key=lambda o: (o[0], -o[1][0], -o[1][1]))

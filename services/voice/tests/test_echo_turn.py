@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from robosoul_voice.echo import EchoCanceller
-from robosoul_voice.turn import FixedSilence, TurnPolicy, prosody_finality, text_completeness
+from robosoul_voice.turn import FixedSilence, TurnPolicy, prosody_finality, question_finality, text_completeness
 
 
 def _voice_like(seconds: float, seed: int) -> np.ndarray:
@@ -127,3 +127,14 @@ def test_sure_words_in_a_voice_that_sounded_unfinished_wait_longer():
 def test_an_unsure_last_word_caps_completeness(judged, logprob, expected):
     assert TurnPolicy().text_score(judged, logprob) == pytest.approx(expected)
     assert FixedSilence(800).text_score(judged, logprob) == judged  # the baseline ignores it
+
+
+@pytest.mark.parametrize("pitch, text, transcript, expected", [
+    (0.1, 0.97, "Is it ready?", 0.97),   # a question's rise is its ending: the words' score counts
+    (0.1, 0.7, "Is it ready?", 0.7),     # after the veto's cap, not before (the tuning replay once used the uncapped)
+    (0.1, 0.97, "It is ready.", 0.1),    # a statement keeps its pitch
+    (0.9, 0.5, "Is it ready?  ", 0.9),   # never lowered
+    (0.3, 0.9, "", 0.3),                 # no transcript yet
+])
+def test_a_question_lets_its_words_stand_in_for_its_pitch(pitch, text, transcript, expected):
+    assert question_finality(pitch, text, transcript) == expected

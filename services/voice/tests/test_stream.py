@@ -165,19 +165,3 @@ def test_the_voice_s_ending_reaches_the_turn_and_its_score(models, say):
     assert 0.0 <= turn.ending <= 1.0 and turn.ending != 0.5
     assert turn.score == pytest.approx(0.5 * turn.text + 0.5 * turn.ending)
 
-
-@pytest.mark.parametrize("said, kept", [
-    ("Where is my phone? Where is my", "Where is my phone?"),  # Whisper going on with the utterance's start
-    ("Pass me the cup Pass me the Cup", "Pass me the cup"),
-    ("Is everything okay? Is everything okay...", "Is everything okay?"),
-    ("come here, come here", "come here"),
-    ("no no", "no no"),  # one repeated word is speech, not a runaway decoder
-    ("I think I think so", "I think I think so"),  # not the end of the text
-    ("the red the red cube", "the red the red cube"),
-    ("", ""),
-    ("hello", "hello"),
-])
-def test_a_transcript_loses_a_repeat_of_its_own_start(said, kept):
-    from robosoul_voice.models import without_repeated_start
-
-    assert without_repeated_start(said) == kept

@@ -110,7 +110,7 @@ async def kv_values(kv, key_filter: str, *, timeout: float) -> list[bytes]:
         ack_policy=api.AckPolicy.NONE, mem_storage=True, inactive_threshold=max(timeout, 5.0),
     )
     info = await asyncio.wait_for(js.add_consumer(stream, config=config), timeout)
-    values: list[bytes] = []
+    values: dict[str, bytes] = {}  # by subject: a key written again while listing comes back once, latest value
     try:
         remaining = info.num_pending
         if remaining:
@@ -120,12 +120,17 @@ async def kv_values(kv, key_filter: str, *, timeout: float) -> list[bytes]:
                     for msg in await sub.fetch(batch=min(remaining, 256), timeout=timeout):
                         remaining = msg.metadata.num_pending
                         if msg.data and (msg.headers or {}).get("KV-Operation") not in ("DEL", "PURGE"):
-                            values.append(msg.data)
+                            values[msg.subject] = msg.data
+                        else:
+                            values.pop(msg.subject, None)
             finally:
                 await sub.unsubscribe()
     finally:
-        await asyncio.wait_for(js.delete_consumer(stream, name), timeout)
-    return values
+        try:  # best effort: the server drops an idle consumer after `inactive_threshold` anyway
+            await asyncio.wait_for(js.delete_consumer(stream, name), timeout)
+        except Exception as exc:  # noqa: BLE001 - a failed clean-up must not hide the listing or its error
+            log.warning("could not delete the listing consumer %s on %s: %s", name, stream, exc)
+    return list(values.values())
 
 
 async def kv_modify(

@@ -1,7 +1,7 @@
 """Does the voice sound finished? A learned end-of-turn model on Whisper's own encoder.
 
 Smart Turn (trained on human speech) cannot tell a synthetic voice's pause from
-its ending (AUC 0.57 on the voice set), and the transcript alone is fooled when
+its ending (AUC 0.57-0.60 on the voice set's dev seeds), and the transcript alone is fooled when
 Whisper turns the words before a pause into a sentence ("I need you to ..."
 heard as "I need you too."). Whisper's encoder has heard how the words ended,
 though: its states at the end of the speech and in the silence after it carry

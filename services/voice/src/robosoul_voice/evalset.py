@@ -274,14 +274,15 @@ def whole(seed: int, texts: list[str] | tuple[str, ...]) -> list[Case]:
     """Short utterances said whole, one turn each, by the speakers of `build(seed)` (noise on half):
     the voice set's turns are long sentences, and the turn policy must not learn that only
     long ones are finished (bench/voice_tune.py --short). Every second one is said as
-    `written` (a question rises at its end)."""
+    `written` (a question rises at its end), each speaker saying both kinds."""
     rng = np.random.default_rng(seed)
     voices = speakers(rng, 12)
     synth = Synth()
     cases = []
     for i, text in enumerate(texts):
         spk = voices[i % len(voices)]
-        cases.append(_turn(text, spk, synth.say(written(text) if i % 2 else text, spk), None, i, rng))
+        as_written = (i + i // len(voices)) % 2  # every second one, each speaker taking turns
+        cases.append(_turn(text, spk, synth.say(written(text) if as_written else text, spk), None, i, rng))
     return cases
 
 

@@ -222,10 +222,16 @@ class Asr:
             texts = [without_repeated_start(tok.decode(ids).strip()) for ids in seqs]
             return Transcript(texts[0], alternatives=tuple(zip(texts, weights.tolist(), strict=True)), **kept)
         ids = [t for t in result.sequences_ids[0] if t < tok.eot]
+        said = tok.decode(ids).strip()
+        text = without_repeated_start(said)
+        if text != said:  # a repeat dropped: its tokens are not the transcript's last word
+            kept_words = _plain_words(text)
+            while len(ids) > 1 and _plain_words(tok.decode(ids[:-1]))[: len(kept_words)] == kept_words:
+                ids = ids[:-1]
         # The last tokens (punctuation aside), their log probabilities from the step logits.
         wordy = [i for i, t in enumerate(ids) if tok.decode([t]).strip(" .,?!")][-LAST_WORD_TOKENS:]
         logprobs = [_log_softmax_at(np.asarray(result.logits[0][i]), ids[i]) for i in wordy]
-        return Transcript(without_repeated_start(tok.decode(ids).strip()), min(logprobs, default=0.0), **kept)
+        return Transcript(text, min(logprobs, default=0.0), **kept)
 
 
 def without_repeated_start(text: str) -> str:
@@ -233,14 +239,21 @@ def without_repeated_start(text: str) -> str:
 
     Whisper, given a short utterance and the silence padded after it, sometimes goes on by
     saying its beginning again; the half-sentence at the end then reads unfinished and the
-    turn waits its longest. Two or more repeated words are dropped (punctuation and case aside)."""
-    words = text.split()
-    plain = [w.strip(".,?!;:").lower() for w in words]
+    turn waits its longest. Dropped: two or more of the first words again at the end, right
+    after a sentence's final mark, or the whole text said twice ("pass me the cup pass me the
+    cup"); punctuation and case aside. A phrase said again inside speech stays ("come on,
+    let's go, come on")."""
+    words, plain = text.split(), _plain_words(text)
     for k in range(2, len(words) - 1):
         rest = plain[k:]
-        if len(rest) >= 2 and len(rest) <= k and rest == plain[: len(rest)]:
+        after_sentence = words[k - 1][-1] in ".?!"
+        if len(rest) <= k and rest == plain[: len(rest)] and (after_sentence or len(rest) == k):
             return " ".join(words[:k]).rstrip(",;:")
     return text
+
+
+def _plain_words(text: str) -> list[str]:
+    return [w.strip(".,?!;:").lower() for w in text.split()]
 
 
 def _log_softmax_at(logits: np.ndarray, index: int) -> float:

@@ -25,7 +25,7 @@ from robosoul_voice.echo import EchoCanceller
 from robosoul_voice.emotion import fuse
 from robosoul_voice.models import FRAME, SAMPLE_RATE, Transcript
 from robosoul_voice.prosody import Prosody, SpeakerBaseline, measure
-from robosoul_voice.turn import TurnPolicy, prosody_finality
+from robosoul_voice.turn import TurnPolicy, prosody_finality, question_finality
 
 START_PROB, STOP_PROB = 0.5, 0.35
 START_FRAMES = 2  # 64 ms of speech starts a turn (or a barge-in)
@@ -234,10 +234,7 @@ class VoiceStream:
             said, judged, logprob, ending = self._job.result()
             self._text = self.policy.text_score(judged, logprob, ending)
             self._ending = 0.5 if ending is None else ending
-            if said.rstrip().endswith("?"):
-                # A question rises at its end: the pitch that marks a pause in a statement is its
-                # ending here, so prosody says nothing about whether it is finished.
-                self._finality = max(self._finality, self._text)
+            self._finality = question_finality(self._pitch_finality, self._text, said)
         text = self._text if self._text is not None else 0.5
         score = self.policy.score(self._model, text, self._finality, self._ending)
         if self.trace is not None:

@@ -58,11 +58,21 @@ def prosody_finality(end_slope: float, final_lengthening: float) -> float:
     return float(0.7 * falling + 0.3 * longer)
 
 
+def question_finality(pitch_finality: float, text: float, transcript: str) -> float:
+    """The prosody signal once the transcript exists (the stream and the tuning replay both use it).
+
+    A question rises at its end: the pitch that marks a pause in a statement is its ending
+    there, so for a transcript ending in "?" prosody counts as much as the words' score
+    `text` (after any cap) and cannot hold the turn open on its own."""
+    return max(pitch_finality, text) if transcript.rstrip().endswith("?") else pitch_finality
+
+
 @dataclass(frozen=True)
 class TurnPolicy:
     """Weights of the signals and the silence each score needs (tuned on the dev split of the voice set)."""
 
-    # From `bench/voice_tune.py --seeds 0,2,3,20,21,22,23,24,25 --short` (dev seeds, 324
+    # From a search like `bench/voice_tune.py --seeds 0,2,3,20,21,22,23,24,25 --short --model-weights 0
+    # --ending-weights 0,0.1,0.2,0.3 --max-cuts 0.028` over six weightings (dev seeds, 324
     # mid-sentence pauses, short utterances said whole, half of them as written sentences so
     # that questions rise), with the veto below: the smallest median gap of the short
     # utterances (352 ms) at no more cuts than the earlier weights (text 0.8 / prosody 0.2:
@@ -70,7 +80,8 @@ class TurnPolicy:
     # synthetic voices the transcript separates ends from pauses best (AUC 0.96), then the
     # learned ending (`ending.py`, 0.92); prosody (0.61) and Smart Turn (0.60, trained on human
     # speech) little, so Smart Turn has no weight. Weighed in more, or tuned on long sentences
-    # only, the ending made short replies wait (README).
+    # only, the ending made short replies wait. The full search now ties with these weights
+    # (text 0.5 / prosody 0.3 / ending 0.2: same cuts and short-utterance median; README).
     w_model: float = 0.0
     w_text: float = 0.7
     w_prosody: float = 0.1
@@ -88,8 +99,8 @@ class TurnPolicy:
     # The voice sounded unfinished (the learned ending below `unfinished_ending`): the judge's
     # completeness counts for at most `unfinished_text_cap`, however finished the words read
     # ("I need you to ..." heard as "I need you too."). Chosen on dev seeds 0, 2, 3 and 20-25
-    # with short utterances said whole (326 pauses): cuts 12 -> 7 with the earlier weights and
-    # ending model (README). Questions are not spared: exempting a transcript ending in "?"
+    # with short utterances said whole (326 pauses then): cuts 12 -> 7 with the earlier
+    # weights and ending model (README). Questions are not spared: exempting a transcript ending in "?"
     # added 4-7 cuts on the dev seeds.
     unfinished_ending: float = 0.35
     unfinished_text_cap: float = 0.7
