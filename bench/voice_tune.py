@@ -96,20 +96,22 @@ def separation(tr) -> None:
 def evaluate(tr, w, steps, sure=None, veto=None):
     """(false cuts, pauses, median gap, the objective: the short utterances' median gap where there are any, else the median).
 
-    `veto` (ending, cap): where the learned ending is below `ending`, completeness counts for at most `cap`."""
+    `veto` (ending, cap): where the learned ending is below `ending`, completeness counts for at most `cap`.
+    The candidate is replayed through `TurnPolicy` itself, as `VoiceStream` uses it."""
+    policy = TurnPolicy(
+        w_model=w[0], w_text=w[1], w_prosody=w[2], w_ending=w[3], steps=steps, max_silence_ms=2600,
+        sure_text=None if sure is None else sure[0], sure_silence_ms=500 if sure is None else sure[1],
+        unfinished_ending=-1.0 if veto is None else veto[0], unfinished_text_cap=1.0 if veto is None else veto[1],
+    )
     cuts = n_pauses = 0
     gaps, short_gaps = [], []
     for final, rows, _speaker, short in tr:
         fire = None
         for silence, model, text, finality, _score, asr_done, said, ending in rows:
-            if veto is not None and said and ending < veto[0]:
-                text = min(text, veto[1])
+            # The recorded text carries the unsure-word cap already (log probability 0: not again).
+            text = policy.text_score(text, 0.0, ending if said else None)
             finality = question_finality(finality, text, said)  # after the veto, as `VoiceStream` does
-            score = w[0] * model + w[1] * text + w[2] * finality + w[3] * ending
-            needed = next((s for t, s in steps if score >= t), 2600)
-            if sure is not None and text >= sure[0]:
-                needed = min(needed, sure[1])
-            if silence >= needed:
+            if silence >= policy.silence_needed_ms(policy.score(model, text, finality, ending), text):
                 fire = (silence, asr_done)
                 break
         if final:
